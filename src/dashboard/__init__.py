@@ -1,0 +1,1 @@
+"""The buffered Lambda: REST API and dashboard page, served through Mangum."""

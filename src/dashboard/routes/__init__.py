@@ -1,0 +1,1 @@
+"""One router per concern, mounted by :func:`dashboard.app.create_app`."""

@@ -1,0 +1,1 @@
+"""The local stack behind ``make run``: moto server, tables, demo data, both apps."""

@@ -1,0 +1,32 @@
+"""The embedded DynamoDB: moto's server mode on loopback, without per-request access logs
+(``python -m devstack.dynamodb --port 8002``)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from moto.server import ThreadedMotoServer
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.dynamodb", description="moto server on loopback, quietly"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8002)
+    args = parser.parse_args(argv)
+
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    print(f"moto server listening on http://{args.host}:{args.port}", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shared domain and storage for the two sentiment-dashboard Lambdas."""

@@ -1,0 +1,194 @@
+"""Pydantic models: the payloads both Lambdas accept and return (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from sentiment.positions import ITEM_ID_PATTERN
+
+TICKER_PATTERN = r"^[A-Z][A-Z0-9.-]{0,9}$"
+MAX_BATCH_ITEMS = 25
+MAX_CONFIGURATIONS_PER_USER = 5
+MAX_TICKERS_PER_CONFIGURATION = 5
+
+Sentiment = Literal["positive", "neutral", "negative"]
+SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
+
+Ticker = Annotated[str, StringConstraints(pattern=TICKER_PATTERN)]
+ItemId = Annotated[str, StringConstraints(pattern=ITEM_ID_PATTERN)]
+
+
+def _unique(values: list[str]) -> list[str]:
+    duplicates = sorted({value for value in values if values.count(value) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate values: {', '.join(duplicates)}")
+    return values
+
+
+UniqueTickers = Annotated[list[Ticker], AfterValidator(_unique)]
+
+
+def _split_commas(value: object) -> object:
+    """``?tickers=AAPL,MSFT`` and ``?tickers=AAPL&tickers=MSFT`` both become a list."""
+    values = [value] if isinstance(value, str) else value
+    if isinstance(values, list):
+        return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+    return value
+
+
+TickerFilter = Annotated[
+    UniqueTickers, BeforeValidator(_split_commas), Field(min_length=1, max_length=10)
+]
+
+
+class _Strict(BaseModel):
+    """Request bodies: unknown fields are a 422, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- items -------------------------------------------------------------------------------
+
+
+class ItemIn(_Strict):
+    """One scored news item as a producer sends it."""
+
+    item_id: ItemId = Field(description="Producer-chosen id; ingest is idempotent on it")
+    source: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=300)
+    url: str = Field(max_length=2048, pattern=r"^https?://\S+$")
+    tickers: UniqueTickers = Field(min_length=1, max_length=10)
+    sentiment: Sentiment
+    score: float = Field(ge=-1, le=1, allow_inf_nan=False)
+    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    published_at: AwareDatetime
+
+
+class Item(ItemIn):
+    """An item as stored: what the REST API returns and ``new_item`` events carry."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ingested_at: datetime
+
+
+class ItemBatch(_Strict):
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ItemBatch:
+        _unique([item.item_id for item in self.items])
+        return self
+
+
+class IngestResult(BaseModel):
+    created: list[str]
+    duplicates: list[str]
+
+
+class ItemPage(BaseModel):
+    items: list[Item]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next, older page")
+
+
+# --- metrics -----------------------------------------------------------------------------
+
+
+class HourlyCount(BaseModel):
+    hour: datetime
+    total: int
+    positive: int
+    neutral: int
+    negative: int
+
+
+class Metrics(BaseModel):
+    """Dashboard metrics over whole UTC hours; the REST payload and the SSE ``metrics`` event."""
+
+    window_hours: int
+    tickers: list[str] | None = Field(
+        None, description="The ticker filter, or null for everything; filtered counts are mentions"
+    )
+    total: int
+    positive: int
+    neutral: int
+    negative: int
+    average_score: float
+    by_ticker: dict[str, int]
+    last_hour: int = Field(description="Rolling hour, in five-minute steps")
+    hourly: list[HourlyCount]
+    generated_at: datetime
+
+
+# --- sessions and configurations ---------------------------------------------------------
+
+
+class Session(BaseModel):
+    user_id: str
+    token: str
+    expires_at: datetime
+
+
+class StreamTicket(BaseModel):
+    ticket: str
+    expires_at: datetime
+
+
+ConfigName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+ConfigTickers = Annotated[
+    UniqueTickers, Field(min_length=1, max_length=MAX_TICKERS_PER_CONFIGURATION)
+]
+
+
+class ConfigurationIn(_Strict):
+    name: ConfigName
+    tickers: ConfigTickers
+
+
+class ConfigurationPatch(_Strict):
+    name: ConfigName | None = None
+    tickers: ConfigTickers | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ConfigurationPatch:
+        if self.name is None and self.tickers is None:
+            raise ValueError("give at least one of name, tickers")
+        return self
+
+
+class Configuration(BaseModel):
+    config_id: str
+    name: str
+    tickers: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConfigurationList(BaseModel):
+    configurations: list[Configuration]
+    max_configurations: int = MAX_CONFIGURATIONS_PER_USER
+
+
+# --- service -----------------------------------------------------------------------------
+
+
+class RuntimeConfig(BaseModel):
+    sse_url: str
+    environment: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    dynamodb: str

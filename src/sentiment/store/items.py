@@ -1,0 +1,195 @@
+"""Items: idempotent ingest with exactly-once counters, and queries on the time-bucketed index."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.exceptions import ClientError
+
+from sentiment.models import IngestResult, Item, ItemIn
+from sentiment.positions import Position, format_timestamp, hour_buckets, utc_now
+from sentiment.store.counters import (
+    CounterStore,
+    counter_increments,
+    counter_rows,
+    counter_updates,
+)
+from sentiment.store.tables import BUCKET, BY_BUCKET_INDEX, EXPIRES_AT, ITEM_ID, POSITION
+
+# Writers' clocks may run a little ahead of ours: look that far into the next hour bucket.
+CLOCK_SKEW = timedelta(minutes=1)
+# REST listings look back as far as the longest metrics window.
+LISTING_LOOKBACK = timedelta(hours=168)
+_CONFLICT_RETRIES = 6
+
+
+class ItemStore:
+    """The items table, its ``by_bucket`` index, and the counter rows each item feeds."""
+
+    def __init__(
+        self,
+        resource: Any,
+        items_table: str,
+        counters_table: str,
+        ttl: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._client = resource.meta.client
+        self._table = resource.Table(items_table)
+        self._items_table = items_table
+        self._counters_table = counters_table
+        self._counters = CounterStore(resource, counters_table)
+        self._ttl = ttl
+        self._clock = clock
+
+    # --- writes ------------------------------------------------------------------------
+
+    def ingest(self, item: ItemIn, ingested_at: datetime | None = None) -> bool:
+        """Store ``item`` and count it, in one transaction. False if it was already stored."""
+        ingested_at = ingested_at or self._clock()
+        row = self._row(item, ingested_at)
+        actions = [
+            {
+                "Put": {
+                    "TableName": self._items_table,
+                    "Item": row,
+                    "ConditionExpression": "attribute_not_exists(#id)",
+                    "ExpressionAttributeNames": {"#id": ITEM_ID},
+                }
+            },
+            *counter_updates(self._counters_table, item, ingested_at),
+        ]
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+                return True
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                codes = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return False
+                if "TransactionConflict" not in codes or attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                # Another item is updating the same counter row right now: back off, retry.
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def ingest_many(self, items: list[ItemIn]) -> IngestResult:
+        result = IngestResult(created=[], duplicates=[])
+        for item in items:
+            (result.created if self.ingest(item) else result.duplicates).append(item.item_id)
+        return result
+
+    def load(self, items: Iterable[tuple[ItemIn, datetime]]) -> int:
+        """Bulk-write items with their ingest times into EMPTY tables (demo data, benchmarks).
+
+        Not idempotent and not transactional: each counter row gets one summed update at the
+        end. Use :meth:`ingest` for anything a producer sends.
+        """
+        totals: dict[str, Counter[str]] = defaultdict(Counter)
+        expiry: dict[str, int] = {}
+        now = int(self._clock().timestamp())
+        count = 0
+        with self._table.batch_writer() as batch:
+            for item, ingested_at in items:
+                batch.put_item(Item=self._row(item, ingested_at))
+                count += 1
+                for counter_id, expires in counter_rows(ingested_at):
+                    if expires > now:
+                        totals[counter_id].update(counter_increments(item))
+                        expiry[counter_id] = expires
+        for counter_id, increments in totals.items():
+            self._counters.add(counter_id, dict(increments), expiry[counter_id])
+        return count
+
+    def _row(self, item: ItemIn, ingested_at: datetime) -> dict[str, Any]:
+        position = Position(ingested_at, item.item_id)
+        return {
+            **item.model_dump(mode="json", exclude={"score", "confidence"}),
+            "score": Decimal(str(item.score)),
+            "confidence": Decimal(str(item.confidence)),
+            "ingested_at": format_timestamp(ingested_at),
+            BUCKET: position.bucket,
+            POSITION: position.sort_key,
+            EXPIRES_AT: int((ingested_at + self._ttl).timestamp()),
+        }
+
+    # --- reads -------------------------------------------------------------------------
+
+    def after(self, position: Position, limit: int | None = None) -> list[Item]:
+        """Items stored after ``position``, oldest first; at most ``limit`` of them."""
+        found: list[Item] = []
+        for bucket in hour_buckets(position.ingested_at, self._clock() + CLOCK_SKEW):
+            condition = Key(BUCKET).eq(bucket)
+            if bucket == position.bucket:
+                condition &= Key(POSITION).gt(position.sort_key)
+            remaining = None if limit is None else limit - len(found)
+            found.extend(self._query(condition, forward=True, limit=remaining))
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def newest(
+        self,
+        limit: int,
+        before: Position | None = None,
+        ticker: str | None = None,
+        sentiment: str | None = None,
+    ) -> tuple[list[Item], Position | None]:
+        """One page of items, newest first, and the position to continue from (if any)."""
+        now = self._clock()
+        start = before.ingested_at if before else now + CLOCK_SKEW
+        filters: ConditionBase | None = None
+        if ticker:
+            filters = Attr("tickers").contains(ticker)
+        if sentiment:
+            by_sentiment = Attr("sentiment").eq(sentiment)
+            filters = by_sentiment if filters is None else filters & by_sentiment
+        found: list[Item] = []
+        for bucket in reversed(hour_buckets(now - LISTING_LOOKBACK, start)):
+            condition = Key(BUCKET).eq(bucket)
+            if before and bucket == before.bucket:
+                condition &= Key(POSITION).lt(before.sort_key)
+            found.extend(self._query(condition, forward=False, limit=limit - len(found),
+                                     filters=filters))
+            if len(found) >= limit:
+                last = found[-1]
+                return found, Position(last.ingested_at, last.item_id)
+        return found, None
+
+    def _query(
+        self,
+        condition: ConditionBase,
+        *,
+        forward: bool,
+        limit: int | None,
+        filters: ConditionBase | None = None,
+    ) -> Iterator[Item]:
+        """Pages through one bucket of the index, yielding at most ``limit`` items."""
+        request: dict[str, Any] = {
+            "IndexName": BY_BUCKET_INDEX,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": forward,
+        }
+        if filters is not None:
+            request["FilterExpression"] = filters
+        yielded = 0
+        while limit is None or yielded < limit:
+            if limit is not None and filters is None:
+                request["Limit"] = limit - yielded
+            page = self._table.query(**request)
+            for row in page["Items"]:
+                if limit is not None and yielded >= limit:
+                    return
+                yielded += 1
+                yield Item.model_validate(row)
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,92 @@
+"""Builds the SSE FastAPI app (``uvicorn --factory sse.app:create_app``; see run.sh)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+
+from sentiment.observability import Observability, create_observability
+from sentiment.services import Services, build_services
+from sentiment.settings import Settings
+from sentiment.web import install_common
+from sse.connections import ConnectionManager
+from sse.hub import Hub
+from sse.metrics_cache import MetricsCache
+from sse.routes import router
+from sse.stream import StreamRuntime
+from sse.telemetry import FLUSH_INTERVAL_SECONDS, StreamTelemetry
+
+
+def count_calls(client: Any) -> Counter[str]:
+    """Counts DynamoDB API calls by operation (shown on /api/v2/stream/status)."""
+    calls: Counter[str] = Counter()
+
+    def record(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.meta.events.register("before-call.dynamodb", record)
+    return calls
+
+
+def build_runtime(services: Services, observability: Observability) -> StreamRuntime:
+    settings = services.settings
+    telemetry = StreamTelemetry(observability.metrics)
+    return StreamRuntime(
+        hub=Hub(services.items, settings.SSE_POLL_INTERVAL, observability.logger,
+                on_poll=telemetry.poll_duration),
+        source=services.items,
+        metrics=MetricsCache(services.metrics),
+        connections=ConnectionManager(settings.SSE_MAX_CONNECTIONS),
+        telemetry=telemetry,
+        logger=observability.logger,
+        heartbeat_interval=settings.SSE_HEARTBEAT_INTERVAL,
+        metrics_interval=settings.SSE_METRICS_INTERVAL,
+        replay_limit=settings.SSE_REPLAY_LIMIT,
+        started_at=time.monotonic(),
+    )
+
+
+async def _flush_periodically(runtime: StreamRuntime) -> None:
+    while True:
+        await asyncio.sleep(FLUSH_INTERVAL_SECONDS)
+        runtime.telemetry.flush(runtime.connections.active)
+
+
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    observability: Observability | None = None,
+) -> FastAPI:
+    settings = settings or (services.settings if services else Settings())
+    services = services or build_services(settings)
+    observability = observability or create_observability("sse", settings)
+    runtime = build_runtime(services, observability)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        flusher = asyncio.create_task(_flush_periodically(runtime))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            await runtime.hub.close()
+            runtime.telemetry.flush(runtime.connections.active)
+
+    app = FastAPI(
+        title="Sentiment dashboard streams",
+        version="2",
+        description="Server-sent events: heartbeat, metrics and new_item. Resume with "
+        "Last-Event-ID. Runs behind the Lambda Web Adapter in RESPONSE_STREAM mode.",
+        lifespan=lifespan,
+    )
+    install_common(app, services, observability)
+    app.state.runtime = runtime
+    app.state.dynamodb_calls = count_calls(services.dynamodb.meta.client)
+    app.include_router(router)
+    return app

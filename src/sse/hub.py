@@ -1,0 +1,173 @@
+"""One poller per process, fanned out to every open stream.
+
+The hub polls the time-bucketed index once per interval, whatever the number of streams, and
+offers each new item to every subscriber whose start position and ticker filter it matches.
+Each subscriber has a bounded buffer; a subscriber that falls that far behind is dropped (its
+stream ends and the browser resumes with ``Last-Event-ID``), so one slow client never stalls
+the others. The poller starts with the first subscriber and stops with the last.
+
+Reads are at-least-once: each poll re-reads an overlap window, because the index is eventually
+consistent and writers' clocks interleave, and the hub drops ids it has already published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from aws_lambda_powertools import Logger
+
+from sentiment.models import Item
+from sentiment.positions import Position, utc_now
+
+POLL_OVERLAP = timedelta(seconds=2)
+DEFAULT_BUFFER = 256
+_ERROR_BACKOFF_MAX_SECONDS = 10.0
+
+
+class ItemSource(Protocol):
+    def after(self, position: Position, limit: int | None = None) -> list[Item]: ...
+
+
+def item_position(item: Item) -> Position:
+    return Position(item.ingested_at, item.item_id)
+
+
+class Subscriber:
+    """What one stream wants (items after ``start``, optionally only some tickers) and the
+    bounded buffer the hub fills for it."""
+
+    def __init__(self, start: Position, tickers: Iterable[str] | None, capacity: int) -> None:
+        self.start = start
+        self.tickers = frozenset(tickers) if tickers is not None else None
+        self.dropped = False
+        self._capacity = capacity
+        self._buffer: deque[Item] = deque()
+        self._ready = asyncio.Event()
+
+    def wants(self, item: Item) -> bool:
+        if item_position(item) <= self.start:
+            return False
+        return self.tickers is None or not self.tickers.isdisjoint(item.tickers)
+
+    def offer(self, item: Item) -> None:
+        """Called by the hub; never blocks. A full buffer drops the subscriber instead."""
+        if self.dropped:
+            return
+        if len(self._buffer) >= self._capacity:
+            self.dropped = True
+            self._buffer.clear()
+        else:
+            self._buffer.append(item)
+        self._ready.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Until something was offered (or the subscriber was dropped), at most ``timeout`` s."""
+        if self._buffer or self.dropped or timeout <= 0:
+            return
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def drain(self) -> list[Item]:
+        items = list(self._buffer)
+        self._buffer.clear()
+        self._ready.clear()
+        return items
+
+
+class Hub:
+    def __init__(
+        self,
+        source: ItemSource,
+        poll_interval: float,
+        logger: Logger,
+        *,
+        buffer_size: int = DEFAULT_BUFFER,
+        on_poll: Callable[[float], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._source = source
+        self._poll_interval = poll_interval
+        self._logger = logger
+        self._buffer_size = buffer_size
+        self._on_poll = on_poll or (lambda seconds: None)
+        self._clock = clock
+        self._subscribers: set[Subscriber] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._seen: dict[str, Position] = {}
+        self.watermark: Position | None = None
+        self.polls = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self, start: Position, tickers: Iterable[str] | None = None) -> Subscriber:
+        subscriber = Subscriber(start, tickers, self._buffer_size)
+        self._subscribers.add(subscriber)
+        if not self.running:
+            self.watermark = None
+            self._seen.clear()
+            self._task = asyncio.create_task(self._run(), name="sse-hub-poller")
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+        if not self._subscribers and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def close(self) -> None:
+        self._subscribers.clear()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        since = self._clock() - POLL_OVERLAP
+        failures = 0
+        while self._subscribers:
+            started = time.monotonic()
+            polled_at = self._clock()
+            try:
+                items = await asyncio.to_thread(self._source.after, Position.at(since))
+            except Exception:
+                failures += 1
+                self._logger.exception("poll failed", extra={"failures": failures})
+                await asyncio.sleep(min(self._poll_interval * 2**failures,
+                                        _ERROR_BACKOFF_MAX_SECONDS))
+                continue
+            failures = 0
+            self.polls += 1
+            self._publish(items)
+            # Everything at or before the watermark has now been offered to every subscriber.
+            since = polled_at - POLL_OVERLAP
+            self.watermark = Position.at(since)
+            self._forget_before(self.watermark)
+            elapsed = time.monotonic() - started
+            self._on_poll(elapsed)
+            await asyncio.sleep(max(self._poll_interval - elapsed, 0))
+
+    def _publish(self, items: list[Item]) -> None:
+        for item in items:
+            if item.item_id in self._seen:
+                continue
+            self._seen[item.item_id] = item_position(item)
+            for subscriber in self._subscribers:
+                if subscriber.wants(item):
+                    subscriber.offer(item)
+
+    def _forget_before(self, floor: Position) -> None:
+        """Ids below the next poll's read floor cannot be read again; stop remembering them."""
+        self._seen = {i: p for i, p in self._seen.items() if p > floor}
