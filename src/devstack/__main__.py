@@ -23,18 +23,36 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         "a day of demo data, a demo producer, the dashboard app and the SSE app. "
         "Ctrl-C stops everything. Every SSE_* and other setting is read from the environment.",
     )
-    parser.add_argument("--dashboard-port", type=int, default=_env_int("DASHBOARD_PORT", 8000),
-                        help="dashboard app port (env DASHBOARD_PORT, default 8000)")
-    parser.add_argument("--sse-port", type=int, default=_env_int("SSE_PORT", 8001),
-                        help="SSE app port (env SSE_PORT, default 8001)")
-    parser.add_argument("--moto-port", type=int, default=_env_int("MOTO_PORT", 8002),
-                        help="moto server port (env MOTO_PORT, default 8002)")
-    parser.add_argument("--no-demo", action="store_true",
-                        default=os.environ.get("SEED_DEMO_DATA", "1") == "0",
-                        help="start empty, without the demo producer (env SEED_DEMO_DATA=0)")
-    parser.add_argument("--producer-interval", type=float,
-                        default=float(os.environ.get("DEMO_PRODUCER_INTERVAL", "3")),
-                        help="seconds between demo posts (env DEMO_PRODUCER_INTERVAL, default 3)")
+    parser.add_argument(
+        "--dashboard-port",
+        type=int,
+        default=_env_int("DASHBOARD_PORT", 8000),
+        help="dashboard app port (env DASHBOARD_PORT, default 8000)",
+    )
+    parser.add_argument(
+        "--sse-port",
+        type=int,
+        default=_env_int("SSE_PORT", 8001),
+        help="SSE app port (env SSE_PORT, default 8001)",
+    )
+    parser.add_argument(
+        "--moto-port",
+        type=int,
+        default=_env_int("MOTO_PORT", 8002),
+        help="moto server port (env MOTO_PORT, default 8002)",
+    )
+    parser.add_argument(
+        "--no-demo",
+        action="store_true",
+        default=os.environ.get("SEED_DEMO_DATA", "1") == "0",
+        help="start empty, without the demo producer (env SEED_DEMO_DATA=0)",
+    )
+    parser.add_argument(
+        "--producer-interval",
+        type=float,
+        default=float(os.environ.get("DEMO_PRODUCER_INTERVAL", "3")),
+        help="seconds between demo posts (env DEMO_PRODUCER_INTERVAL, default 3)",
+    )
     args = parser.parse_args(argv)
     return StackConfig(
         dashboard_port=args.dashboard_port,

@@ -4,6 +4,7 @@ new items through the REST ingest API every few seconds (``python -m devstack.de
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
@@ -19,8 +20,14 @@ from sentiment.models import ItemIn
 from sentiment.store import ItemStore
 
 TICKERS = {
-    "AAPL": "Apple", "MSFT": "Microsoft", "NVDA": "Nvidia", "AMZN": "Amazon",
-    "GOOGL": "Alphabet", "TSLA": "Tesla", "META": "Meta", "JPM": "JPMorgan",
+    "AAPL": "Apple",
+    "MSFT": "Microsoft",
+    "NVDA": "Nvidia",
+    "AMZN": "Amazon",
+    "GOOGL": "Alphabet",
+    "TSLA": "Tesla",
+    "META": "Meta",
+    "JPM": "JPMorgan",
 }
 SOURCES = ("Newswire", "MarketDesk", "Ticker Times", "Street Journal", "Capital Brief")
 HEADLINES = {
@@ -64,7 +71,7 @@ class DemoFeed:
             title=title,
             url=f"https://news.example.com/{tickers[0].lower()}/{item_id}",
             tickers=tickers,
-            sentiment=sentiment,  # type: ignore[arg-type]
+            sentiment=sentiment,
             score=round(rng.uniform(low, high), 3),
             confidence=round(rng.uniform(0.55, 0.99), 3),
             published_at=published_at,
@@ -79,8 +86,11 @@ class DemoFeed:
         """Items spread over the last ``hours``, busier in market hours (UTC 13-21)."""
         for hours_ago in range(hours, 0, -1):
             hour = now - timedelta(hours=hours_ago)
-            per_hour = self._random.randint(18, 30) if 13 <= hour.hour <= 21 else \
-                self._random.randint(4, 10)
+            per_hour = (
+                self._random.randint(18, 30)
+                if 13 <= hour.hour <= 21
+                else self._random.randint(4, 10)
+            )
             for n in range(per_hour):
                 at = hour + timedelta(seconds=self._random.uniform(0, 3600))
                 yield self.item(f"demo-{hour:%Y%m%d%H%M}-{n:03d}", at - timedelta(minutes=2)), at
@@ -112,8 +122,11 @@ def produce(dashboard_url: str, api_key: str, interval: float) -> None:
         try:
             post_items(dashboard_url, api_key, items)
             for item in items:
-                print(f"posted {item.item_id} {','.join(item.tickers)} {item.sentiment} "
-                      f"{item.score:+.2f} {item.title}", flush=True)
+                print(
+                    f"posted {item.item_id} {','.join(item.tickers)} {item.sentiment} "
+                    f"{item.score:+.2f} {item.title}",
+                    flush=True,
+                )
         except (urllib.error.URLError, OSError) as error:
             print(f"post failed ({error}); retrying", file=sys.stderr, flush=True)
         time.sleep(interval)
@@ -128,10 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", required=True, help="the ingest API key (X-API-Key)")
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between posts")
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         produce(args.dashboard_url, args.api_key, args.interval)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

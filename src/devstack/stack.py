@@ -86,8 +86,18 @@ def process_specs(config: StackConfig, env: dict[str, str]) -> dict[str, Process
         ),
         "dashboard": ProcessSpec(
             "dashboard",
-            [python, "-m", "uvicorn", "--factory", "dashboard.app:create_app", "--host", HOST,
-             "--port", str(config.dashboard_port), "--no-access-log"],
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "dashboard.app:create_app",
+                "--host",
+                HOST,
+                "--port",
+                str(config.dashboard_port),
+                "--no-access-log",
+            ],
             env,
             ready_url=f"{config.dashboard_url}/health",
         ),
@@ -99,8 +109,17 @@ def process_specs(config: StackConfig, env: dict[str, str]) -> dict[str, Process
         ),
         "producer": ProcessSpec(
             "producer",
-            [python, "-m", "devstack.demo", "--dashboard-url", config.dashboard_url,
-             "--api-key", env["INGEST_API_KEY"], "--interval", str(config.producer_interval)],
+            [
+                python,
+                "-m",
+                "devstack.demo",
+                "--dashboard-url",
+                config.dashboard_url,
+                "--api-key",
+                env["INGEST_API_KEY"],
+                "--interval",
+                str(config.producer_interval),
+            ],
             env,
         ),
     }
@@ -114,8 +133,11 @@ def start_stack(config: StackConfig, supervisor: Supervisor) -> dict[str, str]:
 
     settings = Settings.model_validate({k: v for k, v in env.items() if k in Settings.model_fields})
     dynamodb = boto3.resource(
-        "dynamodb", endpoint_url=config.dynamodb_url, region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - moto accepts any
+        "dynamodb",
+        endpoint_url=config.dynamodb_url,
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
     )
     created = create_tables(dynamodb.meta.client, settings)
     supervisor.say(f"created tables: {', '.join(created) or '(already there)'}")

@@ -83,7 +83,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         child = _Child(spec, process)
         child.pump = threading.Thread(target=self._pump, args=(child,), daemon=True)
@@ -114,8 +114,10 @@ class Supervisor:
             if _http_ok(child.spec.ready_url):
                 return
             time.sleep(0.1)
-        raise StackError(f"{child.spec.name} was not ready at {child.spec.ready_url} "
-                         f"after {READY_TIMEOUT_SECONDS:.0f}s")
+        raise StackError(
+            f"{child.spec.name} was not ready at {child.spec.ready_url} "
+            f"after {READY_TIMEOUT_SECONDS:.0f}s"
+        )
 
     def watch(self) -> None:
         """Block until a child dies (raises StackError) or the supervisor is told to stop."""

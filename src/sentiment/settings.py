@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic.functional_validators import BeforeValidator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOCAL_ENVIRONMENTS = frozenset({"local", "test"})
 

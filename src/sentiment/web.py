@@ -32,7 +32,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 ObservabilityDep = Annotated[Observability, Depends(get_observability)]
 BearerDep = Annotated[
     HTTPAuthorizationCredentials | None,
-    Depends(HTTPBearer(auto_error=False, description="A session token from /api/v2/auth/anonymous")),
+    Depends(
+        HTTPBearer(auto_error=False, description="A session token from /api/v2/auth/anonymous")
+    ),
 ]
 
 
@@ -66,13 +68,17 @@ def install_common(app: FastAPI, services: Services, observability: Observabilit
 
     async def storage_failed(request: Request, error: Exception) -> JSONResponse:
         observability.logger.exception("storage call failed", extra={"path": request.url.path})
-        return JSONResponse({"detail": STORAGE_UNAVAILABLE}, status.HTTP_503_SERVICE_UNAVAILABLE,
-                            headers={"Retry-After": "2"})
+        return JSONResponse(
+            {"detail": STORAGE_UNAVAILABLE},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "2"},
+        )
 
     async def misconfigured(request: Request, error: Exception) -> JSONResponse:
         observability.logger.error(str(error))
-        return JSONResponse({"detail": "service is not configured"},
-                            status.HTTP_503_SERVICE_UNAVAILABLE)
+        return JSONResponse(
+            {"detail": "service is not configured"}, status.HTTP_503_SERVICE_UNAVAILABLE
+        )
 
     app.add_exception_handler(ClientError, storage_failed)
     app.add_exception_handler(BotoCoreError, storage_failed)

@@ -38,8 +38,12 @@ def build_runtime(services: Services, observability: Observability) -> StreamRun
     settings = services.settings
     telemetry = StreamTelemetry(observability.metrics)
     return StreamRuntime(
-        hub=Hub(services.items, settings.SSE_POLL_INTERVAL, observability.logger,
-                on_poll=telemetry.poll_duration),
+        hub=Hub(
+            services.items,
+            settings.SSE_POLL_INTERVAL,
+            observability.logger,
+            on_poll=telemetry.poll_duration,
+        ),
         source=services.items,
         metrics=MetricsCache(services.metrics),
         connections=ConnectionManager(settings.SSE_MAX_CONNECTIONS),

@@ -52,5 +52,6 @@ def resync(data: Resync, position: Position) -> ServerSentEvent:
 
 def closing(position: Position, reason: str) -> ServerSentEvent:
     """Not an event (no data): it moves the client's last event id and asks for a quick retry."""
-    return ServerSentEvent(comment=f"closing: {reason}", id=position.encode(),
-                           retry=CLOSING_RETRY_MS)
+    return ServerSentEvent(
+        comment=f"closing: {reason}", id=position.encode(), retry=CLOSING_RETRY_MS
+    )

@@ -13,6 +13,7 @@ consistent and writers' clocks interleave, and the hub drops ids it has already 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -65,14 +66,12 @@ class Subscriber:
             self._buffer.append(item)
         self._ready.set()
 
-    async def wait(self, timeout: float) -> None:
-        """Until something was offered (or the subscriber was dropped), at most ``timeout`` s."""
-        if self._buffer or self.dropped or timeout <= 0:
+    async def wait(self, seconds: float) -> None:
+        """Until something was offered (or the subscriber was dropped), at most ``seconds``."""
+        if self._buffer or self.dropped or seconds <= 0:
             return
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except TimeoutError:
-            pass
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), seconds)
 
     def drain(self) -> list[Item]:
         items = list(self._buffer)
@@ -145,8 +144,9 @@ class Hub:
             except Exception:
                 failures += 1
                 self._logger.exception("poll failed", extra={"failures": failures})
-                await asyncio.sleep(min(self._poll_interval * 2**failures,
-                                        _ERROR_BACKOFF_MAX_SECONDS))
+                await asyncio.sleep(
+                    min(self._poll_interval * 2**failures, _ERROR_BACKOFF_MAX_SECONDS)
+                )
                 continue
             failures = 0
             self.polls += 1

@@ -74,8 +74,9 @@ def stream_start(
 
 
 def lambda_context(
-    context: Annotated[str | None, Header(alias="x-amzn-lambda-context", include_in_schema=False)]
-    = None,
+    context: Annotated[
+        str | None, Header(alias="x-amzn-lambda-context", include_in_schema=False)
+    ] = None,
 ) -> str | None:
     return context
 
@@ -155,8 +156,11 @@ async def global_stream(
 @router.get(
     "/api/v2/configurations/{config_id}/stream",
     response_class=EventSourceResponse,
-    responses={401: {"description": "No valid token or ticket"},
-               404: {"description": "No such configuration for this user"}, **STREAM_RESPONSES},
+    responses={
+        401: {"description": "No valid token or ticket"},
+        404: {"description": "No such configuration for this user"},
+        **STREAM_RESPONSES,
+    },
 )
 async def configuration_stream(
     runtime: RuntimeDep,
@@ -168,7 +172,12 @@ async def configuration_stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """Items sharing a ticker with the configuration, and metrics for its tickers."""
     max_seconds = request.app.state.services.settings.SSE_MAX_STREAM_SECONDS
-    stream = StreamRequest(slot=slot, start=start, end_at=stream_end(max_seconds, context),
-                           tickers=config.tickers, config_id=config.config_id)
+    stream = StreamRequest(
+        slot=slot,
+        start=start,
+        end_at=stream_end(max_seconds, context),
+        tickers=config.tickers,
+        config_id=config.config_id,
+    )
     async for event in event_stream(runtime, stream):
         yield event

@@ -12,7 +12,6 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 from fastapi.sse import ServerSentEvent
 
-from sentiment.models import Item
 from sentiment.positions import Position, utc_now
 from sse import events
 from sse.connections import ConnectionManager, Slot
@@ -53,7 +52,9 @@ class StreamRequest:
     config_id: str | None = None
 
 
-async def event_stream(runtime: StreamRuntime, request: StreamRequest) -> AsyncIterator[ServerSentEvent]:
+async def event_stream(
+    runtime: StreamRuntime, request: StreamRequest
+) -> AsyncIterator[ServerSentEvent]:
     """Yields the stream's events; its ``finally`` is the single place a stream is torn down."""
     hub, telemetry = runtime.hub, runtime.telemetry
     subscriber = hub.subscribe(request.start.position, request.tickers)
@@ -68,7 +69,11 @@ async def event_stream(runtime: StreamRuntime, request: StreamRequest) -> AsyncI
     telemetry.stream_opened()
     runtime.logger.info(
         "stream opened",
-        extra={**log_keys, "resumed": request.start.resumed, "connections": runtime.connections.active},
+        extra={
+            **log_keys,
+            "resumed": request.start.resumed,
+            "connections": runtime.connections.active,
+        },
     )
 
     def sent(event: ServerSentEvent) -> ServerSentEvent:
@@ -76,8 +81,11 @@ async def event_stream(runtime: StreamRuntime, request: StreamRequest) -> AsyncI
         return event
 
     def heartbeat(retry: int | None = None) -> ServerSentEvent:
-        data = events.Heartbeat(timestamp=runtime.clock(), connections=runtime.connections.active,
-                                uptime_seconds=runtime.uptime())
+        data = events.Heartbeat(
+            timestamp=runtime.clock(),
+            connections=runtime.connections.active,
+            uptime_seconds=runtime.uptime(),
+        )
         return sent(events.heartbeat(data, position, retry))
 
     async def metrics() -> ServerSentEvent:
@@ -101,7 +109,7 @@ async def event_stream(runtime: StreamRuntime, request: StreamRequest) -> AsyncI
                         yield sent(events.new_item(item, position))
         if resync_reason:
             detail = "reload the REST snapshot; this stream continues live"
-            yield sent(events.resync(events.Resync(reason=resync_reason, detail=detail), position))  # type: ignore[arg-type]
+            yield sent(events.resync(events.Resync(reason=resync_reason, detail=detail), position))
         yield await metrics()
 
         now = time.monotonic()
@@ -144,7 +152,9 @@ async def event_stream(runtime: StreamRuntime, request: StreamRequest) -> AsyncI
         request.slot.release()
         runtime.logger.info(
             "stream closed",
-            extra={**log_keys, "reason": reason,
-                   "duration_seconds": round(time.monotonic() - opened, 3)},
+            extra={
+                **log_keys,
+                "reason": reason,
+                "duration_seconds": round(time.monotonic() - opened, 3),
+            },
         )
-

@@ -212,40 +212,38 @@ def test_other_cancellations_are_not_retried(
 def around_the_hour(store: ItemStore, clock: Clock) -> None:
     """Items on both sides of 13:00 UTC; "now" is 13:30."""
     clock.now = T + timedelta(minutes=30)
-    ingest_at(store, {"z-before": T - US, "a-at": T, "m-after": T + US, "late": T + timedelta(minutes=5)})
+    ingest_at(store, {
+        "z-before": T - US, "a-at": T, "m-after": T + US, "late": T + timedelta(minutes=5)
+    })
 
 
-@pytest.mark.parametrize(
-    ("position", "expected"),
-    [
-        pytest.param(Position.at(T - timedelta(hours=2)), ["z-before", "a-at", "m-after", "late"],
-                     id="long-before"),
-        pytest.param(Position.at(T - US), ["z-before", "a-at", "m-after", "late"],
-                     id="at-last-microsecond-of-12"),
-        pytest.param(Position(T - US, "z-before"), ["a-at", "m-after", "late"],
-                     id="on-last-item-of-12"),
-        pytest.param(Position.at(T), ["a-at", "m-after", "late"], id="at-13:00"),
-        pytest.param(Position(T, "a-at"), ["m-after", "late"], id="on-first-item-of-13"),
-        pytest.param(Position(T + US, "m-after"), ["late"], id="mid-bucket"),
-        pytest.param(Position.at(T + timedelta(minutes=1)), ["late"], id="between-items"),
-        pytest.param(Position(T + timedelta(minutes=5), "late"), [], id="on-newest"),
-    ],
-)
+AROUND_THE_HOUR = [
+    # (case, position, items strictly after it)
+    ("long before", Position.at(T - timedelta(hours=2)), ["z-before", "a-at", "m-after", "late"]),
+    ("at 12:59:59.999999", Position.at(T - US), ["z-before", "a-at", "m-after", "late"]),
+    ("on the last item of 12h", Position(T - US, "z-before"), ["a-at", "m-after", "late"]),
+    ("at 13:00:00.000000", Position.at(T), ["a-at", "m-after", "late"]),
+    ("on the first item of 13h", Position(T, "a-at"), ["m-after", "late"]),
+    ("mid-bucket, on an item", Position(T + US, "m-after"), ["late"]),
+    ("mid-bucket, between items", Position.at(T + timedelta(minutes=1)), ["late"]),
+    ("on the newest item", Position(T + timedelta(minutes=5), "late"), []),
+]
+
+
 @pytest.mark.usefixtures("around_the_hour")
-def test_after_across_an_hour_boundary(
-    store: ItemStore, position: Position, expected: list[str]
-) -> None:
+def test_after_across_an_hour_boundary(store: ItemStore) -> None:
     """Strictly after the position, oldest first, whichever bucket the position is in."""
-    assert ids(store.after(position)) == expected
+    for case, position, expected in AROUND_THE_HOUR:
+        assert ids(store.after(position)) == expected, case
 
 
 @pytest.mark.usefixtures("around_the_hour")
-@pytest.mark.parametrize(("limit", "expected"), [(1, ["z-before"]), (2, ["z-before", "a-at"]),
-                                                 (3, ["z-before", "a-at", "m-after"]), (0, [])])
-def test_after_respects_limit_across_buckets(
-    store: ItemStore, limit: int, expected: list[str]
-) -> None:
-    assert ids(store.after(Position.at(T - timedelta(hours=1)), limit=limit)) == expected
+def test_after_respects_limit_across_buckets(store: ItemStore) -> None:
+    """``limit`` counts across buckets: the oldest ``limit`` items after the position."""
+    everything = ["z-before", "a-at", "m-after", "late"]
+    for limit in range(6):
+        found = ids(store.after(Position.at(T - timedelta(hours=1)), limit=limit))
+        assert found == everything[:limit], f"limit={limit}"
 
 
 def test_after_across_midnight(store: ItemStore, clock: Clock) -> None:
@@ -328,22 +326,25 @@ def spread(store: ItemStore, clock: Clock) -> list[str]:
     return sorted(moments, key=lambda i: (moments[i], i), reverse=True)
 
 
-@pytest.mark.parametrize("limit", [1, 5, 16, 17, 100])
-def test_newest_pages_walk_everything_once(
-    store: ItemStore, spread: list[str], limit: int
-) -> None:
-    """Pages of ``limit`` cover all items newest-first with no gap and no repeat."""
-    pages = walk(store, limit)
+def test_newest_pages_walk_everything_once(store: ItemStore, spread: list[str]) -> None:
+    """Pages of ``limit`` cover all items newest-first with no gap and no repeat.
 
-    assert [i for page in pages for i in page] == spread
-    assert all(len(page) == limit for page in pages[:-1])
-    assert len(pages[-1]) <= limit
+    Every page but the last is full; the last is short (possibly empty when the item count
+    is a multiple of ``limit``) and has no cursor.
+    """
+    for limit in (1, 5, 17, 100):
+        pages = walk(store, limit)
+        assert [i for page in pages for i in page] == spread, f"limit={limit}"
+        assert all(len(page) == limit for page in pages[:-1]), f"limit={limit}"
+        assert len(pages[-1]) < limit, f"limit={limit}"
 
 
-def test_newest_last_page_has_no_cursor(store: ItemStore, spread: list[str]) -> None:
-    items, before = store.newest(5, before=Position(T, "s-edge"))
+def test_newest_short_page_has_no_cursor(store: ItemStore, spread: list[str]) -> None:
+    """A page with fewer items than asked for is the end: its cursor is None."""
+    items, before = store.newest(6, before=Position(T, "s-edge"))
     assert before is None
     assert ids(items) == spread[spread.index("s-edge") + 1 :]
+    assert len(items) == 5
 
 
 def test_newest_before_a_position_is_strictly_older(store: ItemStore, spread: list[str]) -> None:
@@ -376,30 +377,23 @@ def mixed(store: ItemStore, clock: Clock) -> list[ItemIn]:
     return items
 
 
-@pytest.mark.parametrize(
-    ("filters", "keep"),
-    [
-        ({"ticker": "MSFT"}, lambda i: "MSFT" in i.tickers),
-        ({"ticker": "MS"}, lambda i: False),
-        ({"sentiment": "negative"}, lambda i: i.sentiment == "negative"),
-        ({"ticker": "AAPL", "sentiment": "negative"},
-         lambda i: "AAPL" in i.tickers and i.sentiment == "negative"),
-        ({"ticker": "NVDA"}, lambda i: False),
-    ],
-)
-@pytest.mark.parametrize("limit", [2, 5])
-def test_newest_filters(
-    store: ItemStore,
-    mixed: list[ItemIn],
-    filters: dict[str, str],
-    keep: Callable[[ItemIn], bool],
-    limit: int,
-) -> None:
-    """Ticker (an exact symbol in the list) and sentiment filters, still paged newest-first."""
-    expected = [i.item_id for i in reversed(mixed) if keep(i)]
-    pages = walk(store, limit, **filters)
-    assert [i for page in pages for i in page] == expected
-    assert all(len(page) == limit for page in pages[:-1])
+FILTER_CASES: list[tuple[dict[str, str], Callable[[ItemIn], bool]]] = [
+    ({"ticker": "MSFT"}, lambda i: "MSFT" in i.tickers),
+    ({"ticker": "MS"}, lambda i: False),  # a symbol in the list, never a substring
+    ({"ticker": "NVDA"}, lambda i: False),
+    ({"sentiment": "negative"}, lambda i: i.sentiment == "negative"),
+    ({"ticker": "AAPL", "sentiment": "negative"},
+     lambda i: "AAPL" in i.tickers and i.sentiment == "negative"),
+]
+
+
+def test_newest_filters(store: ItemStore, mixed: list[ItemIn]) -> None:
+    """Ticker and sentiment filters, still paged newest-first with full pages."""
+    for filters, keep in FILTER_CASES:
+        expected = [i.item_id for i in reversed(mixed) if keep(i)]
+        pages = walk(store, 2, **filters)
+        assert [i for page in pages for i in page] == expected, filters
+        assert all(len(page) == 2 for page in pages[:-1]), filters
 
 
 def test_newest_ignores_items_older_than_a_week(store: ItemStore, clock: Clock) -> None:
@@ -456,26 +450,23 @@ def small_dynamodb_pages(dynamodb: Any) -> Iterator[list[dict[str, Any]]]:
     events.unregister("before-parameter-build.dynamodb.Query", cap)
 
 
-@pytest.mark.parametrize("filters", [{}, {"sentiment": "negative"}, {"ticker": "AAPL"}])
 def test_newest_follows_last_evaluated_key_within_a_bucket(
-    store: ItemStore, clock: Clock, small_dynamodb_pages: list[dict[str, Any]],
-    filters: dict[str, str],
+    store: ItemStore, clock: Clock, small_dynamodb_pages: list[dict[str, Any]]
 ) -> None:
     """A bucket served in several short DynamoDB pages still yields full API pages, no gaps."""
     clock.now = T + timedelta(minutes=59)
-    for n in range(30):
-        sentiment = "negative" if n % 3 else "positive"
-        store.ingest(item_in(item_id=f"q-{n:02d}", sentiment=sentiment),
+    sentiments = {f"q-{n:02d}": "negative" if n % 3 else "positive" for n in range(20)}
+    for n, (item_id, sentiment) in enumerate(sentiments.items()):
+        store.ingest(item_in(item_id=item_id, sentiment=sentiment),
                      ingested_at=T + timedelta(seconds=n))
-    expected = [
-        f"q-{n:02d}" for n in reversed(range(30))
-        if filters.get("sentiment") in (None, "negative" if n % 3 else "positive")
-    ]
+    newest_first = list(reversed(sentiments))
 
-    pages = walk(store, 7, **filters)
-
-    assert [i for page in pages for i in page] == expected
-    assert all(len(page) == 7 for page in pages[:-1])
+    for filters in ({}, {"sentiment": "negative"}, {"ticker": "AAPL"}):
+        expected = [i for i in newest_first if filters.get("sentiment", sentiments[i]) ==
+                    sentiments[i]]
+        pages = walk(store, 7, **filters)
+        assert [i for page in pages for i in page] == expected, filters
+        assert all(len(page) == 7 for page in pages[:-1]), filters
     assert any("ExclusiveStartKey" in q for q in small_dynamodb_pages)
 
 

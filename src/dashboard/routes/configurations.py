@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 
@@ -24,7 +24,9 @@ def current_user(services: ServicesDep, credentials: BearerDep) -> str:
 
 CurrentUser = Annotated[str, Depends(current_user)]
 ConfigId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="From create or list")]
-NOT_FOUND = {404: {"description": "No such configuration for this user"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such configuration for this user"}
+}
 
 
 def not_found() -> HTTPException:
@@ -57,7 +59,9 @@ def create_configuration(
 
 
 @router.get("/{config_id}", response_model=Configuration, responses=NOT_FOUND)
-def get_configuration(config_id: ConfigId, services: ServicesDep, user_id: CurrentUser) -> Configuration:
+def get_configuration(
+    config_id: ConfigId, services: ServicesDep, user_id: CurrentUser
+) -> Configuration:
     """One of the caller's configurations."""
     try:
         return services.configurations.get(user_id, config_id)
@@ -77,7 +81,9 @@ def update_configuration(
 
 
 @router.delete("/{config_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def delete_configuration(config_id: ConfigId, services: ServicesDep, user_id: CurrentUser) -> Response:
+def delete_configuration(
+    config_id: ConfigId, services: ServicesDep, user_id: CurrentUser
+) -> Response:
     """Delete a configuration."""
     try:
         services.configurations.delete(user_id, config_id)

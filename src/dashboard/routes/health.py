@@ -15,7 +15,9 @@ def health(services: ServicesDep, observability: ObservabilityDep, response: Res
     try:
         services.check_storage()
     except (ClientError, BotoCoreError) as error:
-        observability.logger.warning("health check: DynamoDB unreachable", extra={"error": str(error)})
+        observability.logger.warning(
+            "health check: DynamoDB unreachable", extra={"error": str(error)}
+        )
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Health(status="unavailable", dynamodb="unreachable")
     return Health(status="ok", dynamodb="ok")

@@ -44,7 +44,14 @@ def page_cursor(
         return Position.decode(cursor)
     except InvalidPositionError as error:
         raise RequestValidationError(
-            [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(error), "input": cursor}]
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "cursor"),
+                    "msg": str(error),
+                    "input": cursor,
+                }
+            ]
         ) from error
 
 
@@ -55,7 +62,7 @@ def _batch_or_single(body: Any) -> str:
 IngestBody = Annotated[
     Annotated[ItemBatch, Tag("batch")] | Annotated[ItemIn, Tag("single")],
     Discriminator(_batch_or_single),
-    Body(description=f"One item, or `{{\"items\": [...]}}` with 1-{MAX_BATCH_ITEMS} items"),
+    Body(description=f'One item, or `{{"items": [...]}}` with 1-{MAX_BATCH_ITEMS} items'),
 ]
 
 

@@ -31,8 +31,9 @@ def hour_counter_id(moment: datetime) -> str:
 
 def slot_start(moment: datetime) -> datetime:
     moment = moment.astimezone(UTC)
-    return moment.replace(minute=moment.minute - moment.minute % SLOT_MINUTES, second=0,
-                          microsecond=0)
+    return moment.replace(
+        minute=moment.minute - moment.minute % SLOT_MINUTES, second=0, microsecond=0
+    )
 
 
 def slot_counter_id(moment: datetime) -> str:
@@ -56,8 +57,14 @@ def counter_increments(item: ItemIn) -> dict[str, Decimal]:
 def counter_rows(ingested_at: datetime) -> list[tuple[str, int]]:
     """The counter rows an item ingested at ``ingested_at`` feeds, with their expiry."""
     return [
-        (hour_counter_id(ingested_at), int((slot_start(ingested_at) + HOUR_COUNTER_TTL).timestamp())),
-        (slot_counter_id(ingested_at), int((slot_start(ingested_at) + SLOT_COUNTER_TTL).timestamp())),
+        (
+            hour_counter_id(ingested_at),
+            int((slot_start(ingested_at) + HOUR_COUNTER_TTL).timestamp()),
+        ),
+        (
+            slot_counter_id(ingested_at),
+            int((slot_start(ingested_at) + SLOT_COUNTER_TTL).timestamp()),
+        ),
     ]
 
 
@@ -129,7 +136,9 @@ class CounterStore:
         """Counters by id; ids never written come back as :data:`EMPTY`."""
         found: dict[str, Counter] = dict.fromkeys(counter_ids, EMPTY)
         for start in range(0, len(counter_ids), _BATCH_GET_LIMIT):
-            keys = [{COUNTERS.hash_key: cid} for cid in counter_ids[start : start + _BATCH_GET_LIMIT]]
+            keys = [
+                {COUNTERS.hash_key: cid} for cid in counter_ids[start : start + _BATCH_GET_LIMIT]
+            ]
             request: dict[str, Any] = {self.table_name: {"Keys": keys}}
             while request:
                 response = self._resource.batch_get_item(RequestItems=request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -93,7 +93,7 @@ class ItemStore:
         Not idempotent and not transactional: each counter row gets one summed update at the
         end. Use :meth:`ingest` for anything a producer sends.
         """
-        totals: dict[str, Counter[str]] = defaultdict(Counter)
+        totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         expiry: dict[str, int] = {}
         now = int(self._clock().timestamp())
         count = 0
@@ -103,10 +103,11 @@ class ItemStore:
                 count += 1
                 for counter_id, expires in counter_rows(ingested_at):
                     if expires > now:
-                        totals[counter_id].update(counter_increments(item))
+                        for name, value in counter_increments(item).items():
+                            totals[counter_id][name] += value
                         expiry[counter_id] = expires
         for counter_id, increments in totals.items():
-            self._counters.add(counter_id, dict(increments), expiry[counter_id])
+            self._counters.add(counter_id, increments, expiry[counter_id])
         return count
 
     def _row(self, item: ItemIn, ingested_at: datetime) -> dict[str, Any]:
@@ -127,7 +128,7 @@ class ItemStore:
         """Items stored after ``position``, oldest first; at most ``limit`` of them."""
         found: list[Item] = []
         for bucket in hour_buckets(position.ingested_at, self._clock() + CLOCK_SKEW):
-            condition = Key(BUCKET).eq(bucket)
+            condition: ConditionBase = Key(BUCKET).eq(bucket)
             if bucket == position.bucket:
                 condition &= Key(POSITION).gt(position.sort_key)
             remaining = None if limit is None else limit - len(found)
@@ -154,11 +155,12 @@ class ItemStore:
             filters = by_sentiment if filters is None else filters & by_sentiment
         found: list[Item] = []
         for bucket in reversed(hour_buckets(now - LISTING_LOOKBACK, start)):
-            condition = Key(BUCKET).eq(bucket)
+            condition: ConditionBase = Key(BUCKET).eq(bucket)
             if before and bucket == before.bucket:
                 condition &= Key(POSITION).lt(before.sort_key)
-            found.extend(self._query(condition, forward=False, limit=limit - len(found),
-                                     filters=filters))
+            found.extend(
+                self._query(condition, forward=False, limit=limit - len(found), filters=filters)
+            )
             if len(found) >= limit:
                 last = found[-1]
                 return found, Position(last.ingested_at, last.item_id)

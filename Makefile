@@ -1,0 +1,61 @@
+# The two commands a newcomer needs are `make run` and `make test`; both set everything up.
+# Everything else is a building block of those two, or a tool for working on the code.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/python -m pytest
+COVERAGE_MIN ?= 85
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint fmt typecheck unit integration coverage clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+# (Re)install whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@echo "==> Creating $(VENV) and installing the project (first run only)"
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11+ is required (PYTHON=$(PYTHON))"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dashboard,sse,dev]'
+	@touch $@
+
+run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both apps)
+	@$(BIN)/python -m devstack
+
+test: lint typecheck ## Lint, type-check and run every test layer with a coverage report
+	@rm -f .coverage .coverage.*
+	$(PYTEST) tests --cov --cov-report=
+	@$(MAKE) --no-print-directory coverage
+
+unit: $(STAMP) ## Fast in-process tests (moto mock_aws)
+	$(PYTEST) tests/unit
+
+integration: $(STAMP) ## Real processes on loopback: uvicorn apps + moto server
+	$(PYTEST) tests/integration
+
+coverage: $(STAMP) ## Report coverage of the last test run (fails under $(COVERAGE_MIN)% for the core)
+	@$(BIN)/coverage combine --quiet 2>/dev/null || true
+	@$(BIN)/coverage report
+	@echo "==> Shared core and dashboard (must be >= $(COVERAGE_MIN)%):"
+	@$(BIN)/coverage report --include='*/sentiment/*,*/dashboard/*' --fail-under=$(COVERAGE_MIN) \
+		| tail -n 1
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP) ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy (strict) over src/
+	$(BIN)/mypy
+
+clean: ## Remove the virtualenv, caches and build output
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* test-results

@@ -1,0 +1,271 @@
+"""Counters written with each item, and the metrics computed from them, checked by brute force."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter as Tally
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sentiment.metrics import MetricsService
+from sentiment.models import SENTIMENTS, ItemIn
+from sentiment.settings import Settings
+from sentiment.store import CounterStore, ItemStore
+from sentiment.store.counters import Counter
+from tests.unit.conftest import Clock
+from tests.utils.factories import item_in
+
+TICKERS = ["AAPL", "MSFT", "TSLA", "NVDA", "AMZN", "BRK.B"]
+NOW = datetime(2026, 11, 21, 12, 37, 12, 345678, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(dynamodb: Any, settings: Settings, clock: Clock) -> ItemStore:
+    return ItemStore(
+        dynamodb, settings.ITEMS_TABLE, settings.COUNTERS_TABLE, ttl=timedelta(days=30), clock=clock
+    )
+
+
+@pytest.fixture
+def counters(dynamodb: Any, settings: Settings) -> CounterStore:
+    return CounterStore(dynamodb, settings.COUNTERS_TABLE)
+
+
+@pytest.fixture
+def metrics(counters: CounterStore, clock: Clock) -> MetricsService:
+    return MetricsService(counters, clock)
+
+
+# --- brute force over the documented definitions -----------------------------------------
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _slot(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+def brute_force(
+    stored: list[tuple[ItemIn, datetime]], now: datetime, hours: int, tickers: list[str] | None
+) -> dict[str, Any]:
+    """Metrics straight from the items, per DESIGN.md and the Metrics model's descriptions.
+
+    Window: the current UTC hour plus ``hours - 1`` whole hours before it. ``last_hour``: the
+    current five-minute slot plus the eleven before it, whatever the window. With a ticker
+    filter every count is a mention count (an item naming two watched tickers counts twice),
+    and so is the average.
+    """
+    first_hour = _hour(now) - timedelta(hours=hours - 1)
+    first_slot = _slot(now) - timedelta(minutes=55)
+
+    def weight(item: ItemIn) -> int:
+        return 1 if tickers is None else len(set(item.tickers) & set(tickers))
+
+    window = [(item, at) for item, at in stored if first_hour <= at <= now]
+    total = sum(weight(item) for item, _ in window)
+    score_sum = sum((Decimal(str(item.score)) * weight(item) for item, _ in window), Decimal(0))
+    by_ticker: Tally[str] = Tally(
+        t for item, _ in window for t in item.tickers if tickers is None or t in tickers
+    )
+    hourly = []
+    for h in range(hours):
+        start = first_hour + timedelta(hours=h)
+        in_hour = [item for item, at in window if _hour(at) == start]
+        hourly.append({
+            "hour": start,
+            "total": sum(weight(i) for i in in_hour),
+            **{s: sum(weight(i) for i in in_hour if i.sentiment == s) for s in SENTIMENTS},
+        })
+    return {
+        "window_hours": hours,
+        "tickers": tickers,
+        "total": total,
+        **{s: sum(weight(i) for i, _ in window if i.sentiment == s) for s in SENTIMENTS},
+        "average_score": round(float(score_sum / total), 4) if total else 0.0,
+        "by_ticker": {
+            **(dict.fromkeys(tickers, 0) if tickers is not None else {}),
+            **by_ticker,
+        },
+        "last_hour": sum(weight(item) for item, at in stored if first_slot <= at <= now),
+        "hourly": hourly,
+        "generated_at": now,
+    }
+
+
+@pytest.fixture
+def random_items(store: ItemStore, clock: Clock) -> list[tuple[ItemIn, datetime]]:
+    """~60 seeded-random items over the last 30 hours, plus items on every window edge."""
+    rng = random.Random(20261121)
+    moments = [NOW - timedelta(seconds=rng.uniform(0, 30 * 3600)) for _ in range(56)]
+    moments += [
+        _hour(NOW) - timedelta(hours=23),  # first microsecond of a 24 h window
+        _hour(NOW) - timedelta(hours=23) - timedelta(microseconds=1),  # just outside it
+        _slot(NOW) - timedelta(minutes=55),  # first microsecond of last_hour
+        _slot(NOW) - timedelta(minutes=55, microseconds=1),  # just outside it
+        _hour(NOW),  # first microsecond of the current hour
+        NOW,
+    ]
+    stored = []
+    for n, moment in enumerate(moments):
+        item = item_in(
+            item_id=f"rnd-{n:03d}",
+            tickers=rng.sample(TICKERS, rng.randint(1, 3)),
+            sentiment=rng.choice(SENTIMENTS),
+            score=round(rng.uniform(-1, 1), 3),
+        )
+        assert store.ingest(item, ingested_at=moment)
+        stored.append((item, moment))
+    clock.now = NOW
+    return stored
+
+
+WINDOWS = [1, 2, 24, 30, 168]
+FILTERS: list[list[str] | None] = [None, ["AAPL", "TSLA"], ["BRK.B"], ["GOOG"]]
+
+
+def test_metrics_match_brute_force(
+    random_items: list[tuple[ItemIn, datetime]], metrics: MetricsService, clock: Clock
+) -> None:
+    """Every field equals a brute-force count over the same items, for windows and filters.
+
+    Checked at three moments, so the window and the rolling hour slide over the items.
+    """
+    for later in (timedelta(0), timedelta(minutes=23), timedelta(hours=5)):
+        clock.now = NOW + later
+        for hours in WINDOWS:
+            for tickers in FILTERS:
+                expected = brute_force(random_items, clock.now, hours, tickers)
+                actual = metrics.compute(hours=hours, tickers=tickers).model_dump()
+                assert actual == expected, (later, hours, tickers)
+
+    # The data really exercises the definitions: items fall in and out of every window.
+    day = brute_force(random_items, NOW, 24, None)
+    week = brute_force(random_items, NOW, 168, None)
+    watched = brute_force(random_items, NOW, 24, ["AAPL", "TSLA"])
+    assert 0 < day["last_hour"] < day["total"] < week["total"] == len(random_items)
+    items_naming_either = {
+        item.item_id for item, at in random_items
+        if {"AAPL", "TSLA"} & set(item.tickers) and at >= _hour(NOW) - timedelta(hours=23)
+    }
+    assert watched["total"] > len(items_naming_either)
+
+
+def test_mentions_count_twice_with_two_watched_tickers(
+    store: ItemStore, metrics: MetricsService
+) -> None:
+    """An item naming both watched tickers counts as two mentions; its score is averaged twice."""
+    store.ingest(item_in(item_id="both", tickers=["AAPL", "MSFT"], score=0.8))
+    store.ingest(item_in(item_id="one", tickers=["AAPL"], sentiment="negative", score=-0.5))
+
+    everything = metrics.compute(hours=24)
+    watched = metrics.compute(hours=24, tickers=["AAPL", "MSFT"])
+    msft = metrics.compute(hours=24, tickers=["MSFT"])
+
+    assert (everything.total, everything.average_score) == (2, 0.15)
+    assert everything.by_ticker == {"AAPL": 2, "MSFT": 1}
+    assert (watched.total, watched.positive, watched.negative) == (3, 2, 1)
+    assert watched.average_score == round((0.8 + 0.8 - 0.5) / 3, 4)
+    assert watched.by_ticker == {"AAPL": 2, "MSFT": 1}
+    assert (msft.total, msft.average_score, msft.by_ticker) == (1, 0.8, {"MSFT": 1})
+
+
+def test_empty_metrics(metrics: MetricsService, clock: Clock) -> None:
+    """No counters: zeros everywhere, one zero row per hour, watched tickers at zero."""
+    result = metrics.compute(hours=3, tickers=["AAPL"])
+    assert result.model_dump() == {
+        "window_hours": 3,
+        "tickers": ["AAPL"],
+        "total": 0, "positive": 0, "neutral": 0, "negative": 0,
+        "average_score": 0.0,
+        "by_ticker": {"AAPL": 0},
+        "last_hour": 0,
+        "hourly": [
+            {"hour": datetime(2026, 11, 21, h, tzinfo=UTC), "total": 0, "positive": 0,
+             "neutral": 0, "negative": 0}
+            for h in (10, 11, 12)
+        ],
+        "generated_at": clock.now,
+    }
+    assert metrics.compute().window_hours == 24
+    assert metrics.compute().by_ticker == {}
+
+
+@pytest.mark.parametrize("hours", [0, -1, 169, 1000])
+def test_window_bounds(hours: int) -> None:
+    """Checked before any read: no storage is touched."""
+    metrics = MetricsService(CounterStore(resource=None, table_name="unused"))
+    with pytest.raises(ValueError, match="hours must be between 1 and 168"):
+        metrics.compute(hours=hours)
+
+
+def test_by_ticker_is_sorted_by_count_then_symbol(
+    store: ItemStore, metrics: MetricsService
+) -> None:
+    for n, tickers in enumerate([["TSLA"], ["AAPL", "TSLA"], ["MSFT"], ["AAPL"], ["BRK.B"]]):
+        store.ingest(item_in(item_id=f"o-{n}", tickers=tickers))
+    assert list(metrics.compute().by_ticker.items()) == [
+        ("AAPL", 2), ("TSLA", 2), ("BRK.B", 1), ("MSFT", 1)
+    ]
+
+
+# --- counter rows ------------------------------------------------------------------------
+
+
+def test_each_item_adds_to_its_hour_and_slot_rows(
+    store: ItemStore, dynamodb: Any, settings: Settings
+) -> None:
+    """One hour row and one five-minute slot row, with per-sentiment and per-ticker attributes."""
+    moment = datetime(2026, 11, 21, 12, 39, 59, 999999, tzinfo=UTC)
+    store.ingest(item_in(item_id="c1", tickers=["AAPL", "BRK.B"], score=0.25), ingested_at=moment)
+    store.ingest(item_in(item_id="c2", tickers=["AAPL"], sentiment="negative", score=-0.75),
+                 ingested_at=moment)
+
+    rows = {r.pop("counter_id"): r for r in dynamodb.Table(settings.COUNTERS_TABLE).scan()["Items"]}
+
+    assert sorted(rows) == ["h#2026-11-21T12", "m#2026-11-21T12:35"]
+    for row in rows.values():
+        assert row.pop("expires_at") > int(moment.timestamp())
+        assert row == {
+            "total": 2, "positive": 1, "negative": 1, "score_sum": Decimal("-0.5"),
+            "t:AAPL:positive": 1, "t:AAPL:negative": 1, "t:AAPL:score_sum": Decimal("-0.5"),
+            "t:BRK.B:positive": 1, "t:BRK.B:score_sum": Decimal("0.25"),
+        }
+
+
+def test_counter_store_reads_missing_ids_as_empty_and_batches_over_100(
+    store: ItemStore, counters: CounterStore
+) -> None:
+    """More than one BatchGetItem worth of ids; unknown ids read as zero."""
+    store.ingest(item_in(item_id="only"), ingested_at=NOW)
+    ids = [f"h#never-{n}" for n in range(150)] + ["h#2026-11-21T12"]
+    ids += [f"m#never-{n}" for n in range(99)]
+
+    found = counters.read(ids)
+
+    assert list(found) == ids
+    assert found["h#2026-11-21T12"].count() == 1
+    assert found["h#2026-11-21T12"].count("positive", tickers=["AAPL"]) == 1
+    assert sum(c.count() for c in found.values()) == 1
+
+
+def test_counter_arithmetic() -> None:
+    """count() and score_sum() over sentiments and tickers; absent attributes are zero."""
+    row = Counter({
+        "total": Decimal(3), "positive": Decimal(2), "negative": Decimal(1),
+        "score_sum": Decimal("0.5"),
+        "t:AAPL:positive": Decimal(2), "t:AAPL:score_sum": Decimal("1.5"),
+        "t:MSFT:negative": Decimal(1), "t:MSFT:score_sum": Decimal("-1"),
+    })
+    assert row.count() == 3
+    assert row.count("neutral") == 0
+    assert row.count(tickers=["AAPL", "MSFT"]) == 3
+    assert row.count("negative", tickers=["AAPL"]) == 0
+    assert row.count(tickers=["NVDA"]) == 0
+    assert row.score_sum() == Decimal("0.5")
+    assert row.score_sum(["AAPL", "MSFT"]) == Decimal("0.5")
+    assert row.tickers() == {"AAPL", "MSFT"}

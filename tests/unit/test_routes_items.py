@@ -1,0 +1,396 @@
+"""GET/POST /api/v2/items through the app: ingest, auth, validation, listing and cursors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sentiment.positions import Position
+from sentiment.services import Services
+from tests.unit.conftest import API_KEY
+from tests.utils.factories import item_in, item_payload
+
+ITEMS = "/api/v2/items"
+KEY = {"X-API-Key": API_KEY}
+
+
+def snapshot(client: TestClient) -> tuple[int, list[str]]:
+    """What a reader can see: the metrics total and the listed item ids."""
+    total = client.get("/api/v2/metrics").json()["total"]
+    listed = [i["item_id"] for i in client.get(ITEMS, params={"limit": 100}).json()["items"]]
+    return total, listed
+
+
+@pytest.fixture
+def seeded(dashboard: TestClient) -> tuple[int, list[str]]:
+    """One stored item, so "nothing changed" is checked against a non-empty state."""
+    assert dashboard.post(ITEMS, json=item_payload(item_id="seed"), headers=KEY).status_code == 201
+    state = snapshot(dashboard)
+    assert state == (1, ["seed"])
+    return state
+
+
+# --- ingest: success -----------------------------------------------------------------------
+
+
+def test_single_item_is_created_and_listed(dashboard: TestClient) -> None:
+    payload = item_payload(item_id="one", tickers=["AAPL", "BRK.B"], sentiment="negative",
+                           score=-0.4, published_at="2026-11-21T12:00:00+02:00")
+
+    response = dashboard.post(ITEMS, json=payload, headers=KEY)
+
+    assert response.status_code == 201
+    assert response.json() == {"created": ["one"], "duplicates": []}
+    [listed] = dashboard.get(ITEMS).json()["items"]
+    assert {k: listed[k] for k in payload} == payload
+    ingested_at = datetime.fromisoformat(listed["ingested_at"])
+    assert ingested_at.tzinfo is not None
+    assert listed["ingested_at"].endswith("Z")
+    metrics = dashboard.get("/api/v2/metrics").json()
+    assert (metrics["total"], metrics["negative"], metrics["by_ticker"]) == (
+        1, 1, {"AAPL": 1, "BRK.B": 1}
+    )
+
+
+def test_repeated_item_is_a_duplicate_with_200(dashboard: TestClient) -> None:
+    payload = item_payload(item_id="again")
+    assert dashboard.post(ITEMS, json=payload, headers=KEY).status_code == 201
+
+    response = dashboard.post(ITEMS, json={**payload, "title": "changed"}, headers=KEY)
+
+    assert response.status_code == 200
+    assert response.json() == {"created": [], "duplicates": ["again"]}
+    assert snapshot(dashboard) == (1, ["again"])
+    assert dashboard.get(ITEMS).json()["items"][0]["title"] == payload["title"]
+
+
+def test_batch_reports_created_and_duplicates(dashboard: TestClient) -> None:
+    dashboard.post(ITEMS, json=item_payload(item_id="b-old"), headers=KEY)
+    batch = {"items": [item_payload(item_id=i) for i in ("b-1", "b-old", "b-2")]}
+
+    response = dashboard.post(ITEMS, json=batch, headers=KEY)
+
+    assert response.status_code == 201
+    assert response.json() == {"created": ["b-1", "b-2"], "duplicates": ["b-old"]}
+    total, listed = snapshot(dashboard)
+    assert (total, sorted(listed)) == (3, ["b-1", "b-2", "b-old"])
+
+
+def test_all_duplicate_batch_is_200(dashboard: TestClient) -> None:
+    batch = {"items": [item_payload(item_id=i) for i in ("d-1", "d-2")]}
+    assert dashboard.post(ITEMS, json=batch, headers=KEY).status_code == 201
+
+    response = dashboard.post(ITEMS, json=batch, headers=KEY)
+
+    assert response.status_code == 200
+    assert response.json() == {"created": [], "duplicates": ["d-1", "d-2"]}
+    assert snapshot(dashboard)[0] == 2
+
+
+def test_boundary_values_are_accepted(dashboard: TestClient) -> None:
+    """25 items at every inclusive edge of the contract are all created."""
+    edges = [
+        item_payload(item_id="i" * 64),
+        item_payload(title="t" * 300),
+        item_payload(tickers=[f"T{n}" for n in range(10)]),
+        item_payload(tickers=["A", "ABCDEFGHIJ", "BRK.B", "BF-B"]),
+        item_payload(score=-1, confidence=0),
+        item_payload(score=1, confidence=1),
+        item_payload(item_id="a.b:c_d-E9"),
+        item_payload(url="http://x.example/" + "p" * 2000),
+        item_payload(published_at="2026-11-21T10:00:00.123456-05:00"),
+    ]
+    edges += [item_payload() for _ in range(25 - len(edges))]
+
+    response = dashboard.post(ITEMS, json={"items": edges}, headers=KEY)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["created"] == [e["item_id"] for e in edges]
+    assert snapshot(dashboard)[0] == 25
+
+
+# --- ingest: auth ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({}, "missing X-API-Key header"),
+        ({"X-API-Key": ""}, "missing X-API-Key header"),
+        ({"X-API-Key": "wrong"}, "invalid API key"),
+        ({"X-API-Key": API_KEY.upper()}, "invalid API key"),
+        ({"X-API-Key": API_KEY + "x"}, "invalid API key"),
+        ({"Authorization": f"Bearer {API_KEY}"}, "missing X-API-Key header"),
+    ],
+)
+def test_ingest_needs_the_api_key(
+    dashboard: TestClient,
+    seeded: tuple[int, list[str]],
+    headers: dict[str, str],
+    detail: str,
+) -> None:
+    response = dashboard.post(ITEMS, json=item_payload(item_id="nope"), headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": detail}
+    assert snapshot(dashboard) == seeded
+
+
+def test_auth_is_checked_before_validation(dashboard: TestClient) -> None:
+    """An anonymous caller learns nothing about the body schema."""
+    response = dashboard.post(ITEMS, json={"bogus": True})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "missing X-API-Key header"}
+
+
+# --- ingest: validation (never a partial write) ----------------------------------------------
+
+
+def _without(field: str) -> Callable[[], Any]:
+    return lambda: {k: v for k, v in item_payload().items() if k != field}
+
+
+def _single(**overrides: Any) -> Callable[[], Any]:
+    return lambda: item_payload(**overrides)
+
+
+def _batch(*items: dict[str, Any]) -> Callable[[], Any]:
+    return lambda: {"items": list(items)}
+
+
+BAD_BODIES = [
+    # (id, body factory, expected loc, expected error type)
+    ("missing-item_id", _without("item_id"), ["body", "single", "item_id"], "missing"),
+    ("missing-title", _without("title"), ["body", "single", "title"], "missing"),
+    ("missing-tickers", _without("tickers"), ["body", "single", "tickers"], "missing"),
+    ("missing-published_at", _without("published_at"), ["body", "single", "published_at"],
+     "missing"),
+    ("unknown-field", _single(extra="x"), ["body", "single", "extra"], "extra_forbidden"),
+    ("title-301", _single(title="t" * 301), ["body", "single", "title"], "string_too_long"),
+    ("title-blank", _single(title="   "), ["body", "single", "title"], "string_too_short"),
+    ("tickers-0", _single(tickers=[]), ["body", "single", "tickers"], "too_short"),
+    ("tickers-11", _single(tickers=[f"T{n}" for n in range(11)]), ["body", "single", "tickers"],
+     "too_long"),
+    ("ticker-lowercase", _single(tickers=["AAPL", "msft"]), ["body", "single", "tickers", 1],
+     "string_pattern_mismatch"),
+    ("ticker-11-chars", _single(tickers=["ABCDEFGHIJK"]), ["body", "single", "tickers", 0],
+     "string_pattern_mismatch"),
+    ("tickers-duplicate", _single(tickers=["AAPL", "AAPL"]), ["body", "single", "tickers"],
+     "value_error"),
+    ("tickers-not-a-list", _single(tickers="AAPL"), ["body", "single", "tickers"], "list_type"),
+    ("sentiment-unknown", _single(sentiment="bullish"), ["body", "single", "sentiment"],
+     "literal_error"),
+    ("score-1.5", _single(score=1.5), ["body", "single", "score"], "less_than_equal"),
+    ("score--1.5", _single(score=-1.5), ["body", "single", "score"], "greater_than_equal"),
+    ("score-NaN-string", _single(score="NaN"), ["body", "single", "score"], "finite_number"),
+    ("confidence--0.1", _single(confidence=-0.1), ["body", "single", "confidence"],
+     "greater_than_equal"),
+    ("confidence-1.1", _single(confidence=1.1), ["body", "single", "confidence"],
+     "less_than_equal"),
+    ("published_at-naive", _single(published_at="2026-11-21T10:00:00"),
+     ["body", "single", "published_at"], "timezone_aware"),
+    ("url-ftp", _single(url="ftp://files.example.com/x"), ["body", "single", "url"],
+     "string_pattern_mismatch"),
+    ("url-not-a-url", _single(url="not a url"), ["body", "single", "url"],
+     "string_pattern_mismatch"),
+    ("item_id-space", _single(item_id="has space"), ["body", "single", "item_id"],
+     "string_pattern_mismatch"),
+    ("item_id-65", _single(item_id="i" * 65), ["body", "single", "item_id"],
+     "string_pattern_mismatch"),
+    ("item_id-hash", _single(item_id="a#b"), ["body", "single", "item_id"],
+     "string_pattern_mismatch"),
+    ("batch-26", lambda: {"items": [item_payload() for _ in range(26)]},
+     ["body", "batch", "items"], "too_long"),
+    ("batch-empty", _batch(), ["body", "batch", "items"], "too_short"),
+    ("batch-duplicate-ids", _batch(item_payload(item_id="twin"), item_payload(item_id="twin")),
+     ["body", "batch"], "value_error"),
+    ("batch-one-bad-item", _batch(item_payload(), item_payload(), item_payload(score=2)),
+     ["body", "batch", "items", 2, "score"], "less_than_equal"),
+    ("batch-unknown-field", lambda: {"items": [item_payload()], "extra": 1},
+     ["body", "batch", "extra"], "extra_forbidden"),
+    ("bare-list", lambda: [item_payload()], ["body", "single"], "model_attributes_type"),
+    ("string", lambda: "item", ["body", "single"], "model_attributes_type"),
+]
+
+
+@pytest.mark.parametrize(
+    ("make_body", "loc", "error_type"),
+    [pytest.param(make, loc, kind, id=case) for case, make, loc, kind in BAD_BODIES],
+)
+def test_invalid_bodies_are_422_and_write_nothing(
+    dashboard: TestClient,
+    seeded: tuple[int, list[str]],
+    make_body: Callable[[], Any],
+    loc: list[Any],
+    error_type: str,
+) -> None:
+    """Each bad body names exactly the offending location; nothing at all is stored."""
+    response = dashboard.post(ITEMS, json=make_body(), headers=KEY)
+
+    assert response.status_code == 422
+    assert [(e["loc"], e["type"]) for e in response.json()["detail"]] == [(loc, error_type)]
+    assert snapshot(dashboard) == seeded
+
+
+def test_duplicate_ids_in_a_batch_are_named(dashboard: TestClient) -> None:
+    body = {"items": [item_payload(item_id=i) for i in ("x", "y", "x", "z", "y")]}
+    response = dashboard.post(ITEMS, json=body, headers=KEY)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == "Value error, duplicate values: x, y"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"item_id": "broken"', "{bad json}", "", "null"],
+    ids=["truncated", "unquoted", "empty", "null"],
+)
+def test_malformed_json_is_422(
+    dashboard: TestClient, seeded: tuple[int, list[str]], content: str
+) -> None:
+    response = dashboard.post(
+        ITEMS, content=content, headers={**KEY, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"][0] == "body"
+    assert snapshot(dashboard) == seeded
+
+
+@pytest.mark.xfail(
+    reason="BUG: a JSON body with a bare NaN/Infinity number (Python's json accepts it) fails "
+    "validation as expected, but the 422 response echoes the float input and cannot be "
+    "JSON-encoded: ValueError 'Out of range float values are not JSON compliant' -> 500",
+    strict=True,
+)
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_bare_nan_number_is_422(
+    dashboard: TestClient, seeded: tuple[int, list[str]], literal: str
+) -> None:
+    """``"score": NaN`` is not a number the contract accepts: a 422 naming score, no write."""
+    client = TestClient(dashboard.app, raise_server_exceptions=False)
+    content = json.dumps(item_payload(item_id="nan", score=0.5)).replace("0.5", literal)
+
+    response = client.post(ITEMS, content=content,
+                           headers={**KEY, "Content-Type": "application/json"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "single", "score"]
+    assert snapshot(dashboard) == seeded
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+def test_empty_listing(dashboard: TestClient) -> None:
+    assert dashboard.get(ITEMS).json() == {"items": [], "next_cursor": None}
+
+
+@pytest.fixture
+def history(dashboard: TestClient, services: Services) -> list[dict[str, Any]]:
+    """Eleven items 40 minutes apart (over several hour buckets), newest first, as listed."""
+    now = datetime.now(UTC)
+    shapes = [(["AAPL"], "positive"), (["MSFT", "AAPL"], "negative"), (["TSLA"], "neutral")]
+    for n in range(11):
+        tickers, sentiment = shapes[n % 3]
+        item = item_in(item_id=f"h-{n:02d}", tickers=tickers, sentiment=sentiment)
+        assert services.items.ingest(item, ingested_at=now - timedelta(minutes=40 * n))
+    listed: list[dict[str, Any]] = dashboard.get(ITEMS, params={"limit": 100}).json()["items"]
+    assert [i["item_id"] for i in listed] == [f"h-{n:02d}" for n in range(11)]
+    return listed
+
+
+def walk_pages(client: TestClient, **params: Any) -> list[list[str]]:
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = client.get(ITEMS, params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append([i["item_id"] for i in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(cursor) <= 128 and cursor.isascii()
+        assert len(pages) < 50
+
+
+def test_pages_walk_all_items_newest_first(
+    dashboard: TestClient, history: list[dict[str, Any]]
+) -> None:
+    """limit=4 over 11 items: 4, 4, 3, no gaps, no repeats, null cursor at the end."""
+    pages = walk_pages(dashboard, limit=4)
+    assert pages == [
+        ["h-00", "h-01", "h-02", "h-03"], ["h-04", "h-05", "h-06", "h-07"],
+        ["h-08", "h-09", "h-10"],
+    ]
+
+
+def test_default_page_is_twenty(dashboard: TestClient, history: list[dict[str, Any]]) -> None:
+    body = dashboard.get(ITEMS).json()
+    assert (len(body["items"]), body["next_cursor"]) == (11, None)
+
+
+def test_first_page_cursor_points_at_its_last_item(
+    dashboard: TestClient, history: list[dict[str, Any]]
+) -> None:
+    body = dashboard.get(ITEMS, params={"limit": 3}).json()
+    last = body["items"][-1]
+    position = Position.decode(body["next_cursor"])
+    assert position.item_id == last["item_id"] == "h-02"
+    assert position.ingested_at == datetime.fromisoformat(last["ingested_at"])
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"ticker": "AAPL"}, ["h-00", "h-01", "h-03", "h-04", "h-06", "h-07", "h-09", "h-10"]),
+        ({"ticker": "MSFT"}, ["h-01", "h-04", "h-07", "h-10"]),
+        ({"ticker": "NVDA"}, []),
+        ({"sentiment": "neutral"}, ["h-02", "h-05", "h-08"]),
+        ({"ticker": "AAPL", "sentiment": "negative"}, ["h-01", "h-04", "h-07", "h-10"]),
+    ],
+)
+def test_filters_with_pagination(
+    dashboard: TestClient,
+    history: list[dict[str, Any]],
+    params: dict[str, str],
+    expected: list[str],
+) -> None:
+    pages = walk_pages(dashboard, limit=3, **params)
+    assert [i for page in pages for i in page] == expected
+    assert all(len(page) == 3 for page in pages[:-1])
+
+
+@pytest.mark.parametrize(
+    ("query", "loc", "error_type"),
+    [
+        ("cursor=!!!", ["query", "cursor"], "value_error"),
+        ("cursor=", ["query", "cursor"], "value_error"),
+        ("cursor=" + "A" * 129, ["query", "cursor"], "value_error"),
+        ("cursor=bm90LWEtcG9zaXRpb24", ["query", "cursor"], "value_error"),  # "not-a-position"
+        ("limit=0", ["query", "limit"], "greater_than_equal"),
+        ("limit=101", ["query", "limit"], "less_than_equal"),
+        ("limit=ten", ["query", "limit"], "int_parsing"),
+        ("ticker=aapl", ["query", "ticker"], "string_pattern_mismatch"),
+        ("sentiment=bullish", ["query", "sentiment"], "literal_error"),
+    ],
+)
+def test_bad_listing_queries_are_422(
+    dashboard: TestClient, query: str, loc: list[str], error_type: str
+) -> None:
+    response = dashboard.get(f"{ITEMS}?{query}")
+    assert response.status_code == 422
+    assert [(e["loc"], e["type"]) for e in response.json()["detail"]] == [(loc, error_type)]
+
+
+def test_malformed_cursor_message(dashboard: TestClient) -> None:
+    response = dashboard.get(ITEMS, params={"cursor": "%%%"})
+    [error] = response.json()["detail"]
+    assert error["msg"] == "position token must be 1-128 URL-safe base64 characters"
+    assert error["input"] == "%%%"
