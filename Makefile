@@ -10,7 +10,7 @@ PYTEST := $(BIN)/python -m pytest
 COVERAGE_MIN ?= 85
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt typecheck unit integration coverage clean
+.PHONY: help run test lint fmt typecheck unit integration e2e e2e-remote coverage clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -30,14 +30,21 @@ run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both
 
 test: lint typecheck ## Lint, type-check and run every test layer with a coverage report
 	@rm -f .coverage .coverage.*
-	$(PYTEST) tests --cov --cov-report=
+	$(PYTEST) tests --ignore=tests/e2e --cov --cov-report=
 	@$(MAKE) --no-print-directory coverage
+	@$(MAKE) --no-print-directory e2e
 
 unit: $(STAMP) ## Fast in-process tests (moto mock_aws)
 	$(PYTEST) tests/unit
 
 integration: $(STAMP) ## Real processes on loopback: uvicorn apps + moto server
 	$(PYTEST) tests/integration
+
+e2e: $(STAMP) ## The deployment E2E suite against a local stack on free ports
+	$(BIN)/python -m tests.e2e.run_local
+
+e2e-remote: $(STAMP) ## The E2E suite against DASHBOARD_URL / SSE_LAMBDA_URL (+ INGEST_API_KEY)
+	$(PYTEST) tests/e2e
 
 coverage: $(STAMP) ## Report coverage of the last test run (fails under $(COVERAGE_MIN)% for the core)
 	@$(BIN)/coverage combine --quiet 2>/dev/null || true
