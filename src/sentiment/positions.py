@@ -98,6 +98,8 @@ class Position:
             moment = _EPOCH + timedelta(microseconds=micros)
         except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
             raise InvalidPositionError("position token is malformed") from error
-        if micros < 0 or (item_id and not _ITEM_ID.match(item_id)):
+        position = cls(moment, item_id)
+        if micros < 0 or (item_id and not _ITEM_ID.match(item_id)) or position.encode() != token:
+            # Only the one canonical spelling is ours ("+1", " 1", "01" all parse as ints).
             raise InvalidPositionError("position token is malformed")
-        return cls(moment, item_id)
+        return position

@@ -141,7 +141,15 @@ class Hub:
             polled_at = self._clock()
             try:
                 items = await asyncio.to_thread(self._source.after, Position.at(since))
+                self.polls += 1
+                self._publish(items)
+                # Everything at or before the watermark has now been offered to every subscriber.
+                since = polled_at - POLL_OVERLAP
+                self.watermark = Position.at(since)
+                self._forget_before(self.watermark)
+                self._on_poll(time.monotonic() - started)
             except Exception:
+                # Keep polling whatever went wrong: every stream depends on this loop.
                 failures += 1
                 self._logger.exception("poll failed", extra={"failures": failures})
                 await asyncio.sleep(
@@ -149,15 +157,7 @@ class Hub:
                 )
                 continue
             failures = 0
-            self.polls += 1
-            self._publish(items)
-            # Everything at or before the watermark has now been offered to every subscriber.
-            since = polled_at - POLL_OVERLAP
-            self.watermark = Position.at(since)
-            self._forget_before(self.watermark)
-            elapsed = time.monotonic() - started
-            self._on_poll(elapsed)
-            await asyncio.sleep(max(self._poll_interval - elapsed, 0))
+            await asyncio.sleep(max(self._poll_interval - (time.monotonic() - started), 0))
 
     def _publish(self, items: list[Item]) -> None:
         for item in items:

@@ -23,8 +23,12 @@ def deadline_from_context(header: str | None) -> float | None:
         return None
     try:
         context = json.loads(header)
-        value = context.get("deadline", context.get("deadline_ms"))
-        return float(value) / 1000 if value is not None else None
+        value = context.get("deadline")
+        if value is None:
+            value = context.get("deadline_ms")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            return None
+        return float(value) / 1000
     except (ValueError, TypeError, AttributeError):
         return None
 

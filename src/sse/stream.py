@@ -95,17 +95,22 @@ async def event_stream(
         yield heartbeat(retry=events.RETRY_MS)
         resync_reason = request.start.resync_reason
         if request.start.resumed:
+            read_at = runtime.clock()
             replay = await asyncio.to_thread(
                 runtime.source.after, position, runtime.replay_limit + 1
             )
+            # Everything up to here was visible when the replay was read.
+            settled = Position.at(read_at - POLL_OVERLAP)
             if len(replay) > runtime.replay_limit:
                 resync_reason = "replay_limit"
-                position = Position.at(runtime.clock() - POLL_OVERLAP)
+                position = max(position, settled)
             else:
                 for item in replay:
                     if subscriber.wants(item):
                         replayed.add(item.item_id)
                         replay_ceiling = max(replay_ceiling, item_position(item))
+                        # Ids advance through a replay: a client cut off midway resumes there.
+                        position = max(position, min(item_position(item), settled))
                         yield sent(events.new_item(item, position))
         if resync_reason:
             detail = "reload the REST snapshot; this stream continues live"
