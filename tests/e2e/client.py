@@ -56,7 +56,9 @@ class Deployment:
         streaming = sse or STREAM_PATH.match(path.split("?")[0])
         return f"{self.sse_url if streaming else self.dashboard_url}{path}"
 
-    def request(self, method: str, path: str, *, sse: bool = False, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, sse: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         """One call, retried on connection errors and 502/503/504 (cold starts)."""
         kwargs.setdefault("timeout", 30)
         for delay in (*RETRY_DELAYS, None):
@@ -78,8 +80,9 @@ class Deployment:
 
     def ingest(self, *items: dict[str, Any]) -> dict[str, Any]:
         assert self.api_key, "INGEST_API_KEY is needed for tests that write"
-        response = self.post("/api/v2/items", json={"items": list(items)},
-                             headers={"X-API-Key": self.api_key})
+        response = self.post(
+            "/api/v2/items", json={"items": list(items)}, headers={"X-API-Key": self.api_key}
+        )
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
         return result

@@ -1,6 +1,6 @@
 """``make e2e``: boot the local stack on free ports and run the deployment suite against it.
 
-    python -m tests.e2e.run_local [pytest args...]
+python -m tests.e2e.run_local [pytest args...]
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ def main(argv: list[str]) -> int:
             "SSE_LAMBDA_URL": f"{stack.sse_url}/",
             "INGEST_API_KEY": stack.api_key,
         }
-        print(f"==> DASHBOARD_URL={env['DASHBOARD_URL']} SSE_LAMBDA_URL={env['SSE_LAMBDA_URL']}",
-              flush=True)
+        print(
+            f"==> DASHBOARD_URL={env['DASHBOARD_URL']} SSE_LAMBDA_URL={env['SSE_LAMBDA_URL']}",
+            flush=True,
+        )
         command = [sys.executable, "-m", "pytest", "tests/e2e", "-p", "no:cacheprovider", *argv]
         return subprocess.call(command, env=env)
 

@@ -30,8 +30,14 @@ def test_runtime_config_names_the_sse_url(deployment: Deployment) -> None:
 
 
 def test_stream_status_fields_and_arithmetic(stream_status: dict[str, Any]) -> None:
-    expected = {"connections", "max_connections", "available", "uptime_seconds",
-                "heartbeat_interval", "poll_interval"}
+    expected = {
+        "connections",
+        "max_connections",
+        "available",
+        "uptime_seconds",
+        "heartbeat_interval",
+        "poll_interval",
+    }
     assert expected <= set(stream_status)
     assert stream_status["available"] == (
         stream_status["max_connections"] - stream_status["connections"]

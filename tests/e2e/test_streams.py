@@ -41,10 +41,20 @@ async def test_global_stream_greets_at_once(
     assert elapsed < FIRST_EVENT_SECONDS
     assert reader.response.headers["content-type"].startswith("text/event-stream")
     assert first.type == "heartbeat"
-    assert first.retry is not None and first.retry > 0
+    assert first.retry is not None
+    assert first.retry > 0
     assert {"timestamp", "connections", "uptime_seconds"} <= set(first.data)
-    expected = {"window_hours", "total", "positive", "neutral", "negative", "average_score",
-                "by_ticker", "last_hour", "generated_at"}
+    expected = {
+        "window_hours",
+        "total",
+        "positive",
+        "neutral",
+        "negative",
+        "average_score",
+        "by_ticker",
+        "last_hour",
+        "generated_at",
+    }
     assert expected <= set(metrics.data)
     assert metrics.data["total"] == (
         metrics.data["positive"] + metrics.data["neutral"] + metrics.data["negative"]
@@ -122,9 +132,14 @@ class TestConfigurationStreams:
         return {"Authorization": f"Bearer {token}"}
 
     @pytest.fixture
-    def config(self, deployment: Deployment, session: dict[str, str], ticker: str) -> dict[str, Any]:
-        response = deployment.post("/api/v2/configurations", headers=session,
-                                   json={"name": "E2E watch", "tickers": [ticker]})
+    def config(
+        self, deployment: Deployment, session: dict[str, str], ticker: str
+    ) -> dict[str, Any]:
+        response = deployment.post(
+            "/api/v2/configurations",
+            headers=session,
+            json={"name": "E2E watch", "tickers": [ticker]},
+        )
         assert response.status_code == 201, response.text
         config: dict[str, Any] = response.json()
         return config
@@ -134,8 +149,10 @@ class TestConfigurationStreams:
         stranger = deployment.post("/api/v2/auth/anonymous").json()["token"]
 
         no_auth = deployment.get(path)
-        unknown = deployment.get(f"/api/v2/configurations/{'0' * 32}/stream",
-                                 headers={"Authorization": f"Bearer {stranger}"})
+        unknown = deployment.get(
+            f"/api/v2/configurations/{'0' * 32}/stream",
+            headers={"Authorization": f"Bearer {stranger}"},
+        )
         foreign = deployment.get(path, headers={"Authorization": f"Bearer {stranger}"})
 
         assert no_auth.status_code == 401
@@ -152,8 +169,9 @@ class TestConfigurationStreams:
         make_item: Callable[..., dict[str, Any]],
     ) -> None:
         config_id = config["config_id"]
-        ticket = writer.post(f"/api/v2/configurations/{config_id}/stream-ticket",
-                             headers=session).json()["ticket"]
+        ticket = writer.post(
+            f"/api/v2/configurations/{config_id}/stream-ticket", headers=session
+        ).json()["ticket"]
         url = writer.url(f"/api/v2/configurations/{config_id}/stream") + f"?ticket={ticket}"
         matching, other = make_item(), make_item(tickers=["ZZOTHER"])
 

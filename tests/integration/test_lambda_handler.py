@@ -57,7 +57,10 @@ def test_ingest_event_stores_the_item(invoke: Any, stack: RunningStack, api: htt
 
 def test_ingest_event_base64_body_and_bad_key(invoke: Any) -> None:
     event = function_url_event(
-        "POST", "/api/v2/items", headers={"x-api-key": "nope"}, body=item_payload(),
+        "POST",
+        "/api/v2/items",
+        headers={"x-api-key": "nope"},
+        body=item_payload(),
         base64_body=True,
     )
 

@@ -33,8 +33,14 @@ def test_posting_the_same_item_twice_counts_it_once(api: httpx.Client, stack: Ru
     first = api.post("/api/v2/items", json=item, headers=headers)
     second = api.post("/api/v2/items", json=item, headers=headers)
 
-    assert (first.status_code, first.json()) == (201, {"created": [item["item_id"]], "duplicates": []})
-    assert (second.status_code, second.json()) == (200, {"created": [], "duplicates": [item["item_id"]]})
+    assert (first.status_code, first.json()) == (
+        201,
+        {"created": [item["item_id"]], "duplicates": []},
+    )
+    assert (second.status_code, second.json()) == (
+        200,
+        {"created": [], "duplicates": [item["item_id"]]},
+    )
     after = api.get("/api/v2/metrics", params={"tickers": ticker}).json()
     assert after["total"] == before["total"] + 1
     assert after["negative"] == before["negative"] + 1
@@ -44,7 +50,9 @@ def test_posting_the_same_item_twice_counts_it_once(api: httpx.Client, stack: Ru
     assert {k: stored[0][k] for k in item} == item | {"published_at": "2026-11-21T10:00:00Z"}
 
 
-def test_batch_ingest_reports_created_and_duplicates(api: httpx.Client, stack: RunningStack) -> None:
+def test_batch_ingest_reports_created_and_duplicates(
+    api: httpx.Client, stack: RunningStack
+) -> None:
     headers = {"X-API-Key": stack.api_key}
     existing = item_payload(tickers=["BATCH"])
     api.post("/api/v2/items", json=existing, headers=headers)
@@ -89,19 +97,24 @@ def test_configuration_lifecycle_over_http(api: httpx.Client) -> None:
     config = created.json()
     assert config["tickers"] == ["AAPL", "MSFT"]
 
-    renamed = api.patch(f"/api/v2/configurations/{config['config_id']}",
-                        json={"name": "Renamed"}, headers=auth).json()
+    renamed = api.patch(
+        f"/api/v2/configurations/{config['config_id']}", json={"name": "Renamed"}, headers=auth
+    ).json()
     assert renamed["name"] == "Renamed"
     assert renamed["tickers"] == ["AAPL", "MSFT"]
     listed = api.get("/api/v2/configurations", headers=auth).json()["configurations"]
     assert [c["config_id"] for c in listed] == [config["config_id"]]
 
     stranger = api.post("/api/v2/auth/anonymous").json()
-    foreign = api.get(f"/api/v2/configurations/{config['config_id']}",
-                      headers={"Authorization": f"Bearer {stranger['token']}"})
+    foreign = api.get(
+        f"/api/v2/configurations/{config['config_id']}",
+        headers={"Authorization": f"Bearer {stranger['token']}"},
+    )
     assert (foreign.status_code, foreign.json()) == (404, {"detail": "configuration not found"})
 
-    assert api.delete(f"/api/v2/configurations/{config['config_id']}", headers=auth).status_code == 204
+    assert (
+        api.delete(f"/api/v2/configurations/{config['config_id']}", headers=auth).status_code == 204
+    )
     assert api.get("/api/v2/configurations", headers=auth).json()["configurations"] == []
 
 
@@ -110,7 +123,9 @@ def test_make_run_stack_serves_demo_data_and_live_producer() -> None:
     with running_stack(demo=True) as demo, httpx.Client(base_url=demo.dashboard_url) as client:
         metrics = client.get("/api/v2/metrics").json()
         assert metrics["total"] >= 100
-        assert metrics["positive"] and metrics["neutral"] and metrics["negative"]
+        assert metrics["positive"]
+        assert metrics["neutral"]
+        assert metrics["negative"]
         assert len(metrics["by_ticker"]) >= 5
         assert sum(h["total"] for h in metrics["hourly"]) == metrics["total"]
 

@@ -73,11 +73,25 @@ async def test_stream_ends_cleanly_before_its_deadline(
         env = {"SSE_MAX_STREAM_SECONDS": "2"}
     else:  # what LWA forwards: the serialized Lambda context, deadline in epoch ms
         deadline_ms = int((time.time() + 4.5) * 1000)
-        headers = {"x-amzn-lambda-context": json.dumps(
-            {"request_id": "r-1", "deadline": deadline_ms, "invoked_function_arn": "arn:x",
-             "xray_trace_id": None, "client_context": None, "identity": None,
-             "env_config": {"function_name": "sse", "memory": 1024, "version": "$LATEST",
-                            "log_stream": "s", "log_group": "g"}})}
+        headers = {
+            "x-amzn-lambda-context": json.dumps(
+                {
+                    "request_id": "r-1",
+                    "deadline": deadline_ms,
+                    "invoked_function_arn": "arn:x",
+                    "xray_trace_id": None,
+                    "client_context": None,
+                    "identity": None,
+                    "env_config": {
+                        "function_name": "sse",
+                        "memory": 1024,
+                        "version": "$LATEST",
+                        "log_stream": "s",
+                        "log_group": "g",
+                    },
+                }
+            )
+        }
 
     with extra_sse_app(stack, env) as sse_url:
         started = time.monotonic()
@@ -87,9 +101,12 @@ async def test_stream_ends_cleanly_before_its_deadline(
         wait_for(lambda: stream_status(sse_url)["connections"] == 0, timeout=5)
 
     assert lasted < 4.5, "ended before the deadline"
-    assert reader.events[0].type == "heartbeat" and reader.events[0].retry == 3000
+    assert reader.events[0].type == "heartbeat"
+    assert reader.events[0].retry == 3000
     closing = reader.events[-1]
-    assert closing.data is None and closing.retry == 250 and closing.id
+    assert closing.data is None
+    assert closing.retry == 250
+    assert closing.id
     assert closing.id == [e.id for e in reader.events if e.data is not None][-1]
 
 

@@ -21,11 +21,19 @@ def new_user(api: httpx.Client) -> dict[str, str]:
 
 
 def new_config(api: httpx.Client, auth: dict[str, str], tickers: list[str]) -> dict[str, Any]:
-    response = api.post("/api/v2/configurations", json={"name": "Watch", "tickers": tickers},
-                        headers=auth)
+    response = api.post(
+        "/api/v2/configurations", json={"name": "Watch", "tickers": tickers}, headers=auth
+    )
     assert response.status_code == 201
     config: dict[str, Any] = response.json()
     return config
+
+
+def stream_ticket(api: httpx.Client, auth: dict[str, str], config_id: str) -> str:
+    response = api.post(f"/api/v2/configurations/{config_id}/stream-ticket", headers=auth)
+    assert response.status_code == 200
+    ticket: str = response.json()["ticket"]
+    return ticket
 
 
 def stream_url(stack: RunningStack, config_id: str) -> str:
@@ -51,11 +59,12 @@ def test_auth_then_existence_then_ownership(api: httpx.Client, stack: RunningSta
     assert (bad_ticket.status_code, bad_ticket.json()) == (401, {"detail": "token is invalid"})
 
 
-def test_ticket_is_only_good_for_its_own_configuration(api: httpx.Client, stack: RunningStack) -> None:
+def test_ticket_is_only_good_for_its_own_configuration(
+    api: httpx.Client, stack: RunningStack
+) -> None:
     auth = new_user(api)
     first, second = new_config(api, auth, ["AAPL"]), new_config(api, auth, ["MSFT"])
-    ticket = api.post(f"/api/v2/configurations/{first['config_id']}/stream-ticket",
-                      headers=auth).json()["ticket"]
+    ticket = stream_ticket(api, auth, first["config_id"])
 
     response = httpx.get(stream_url(stack, second["config_id"]), params={"ticket": ticket})
 
@@ -72,8 +81,7 @@ async def test_stream_carries_only_matching_tickers(
     config = new_config(api, auth, [a, b])
     url, headers = stream_url(stack, config["config_id"]), auth
     if credential == "ticket":
-        ticket = api.post(f"/api/v2/configurations/{config['config_id']}/stream-ticket",
-                          headers=auth).json()["ticket"]
+        ticket = stream_ticket(api, auth, config["config_id"])
         url, headers = f"{url}?ticket={ticket}", {}
     matching = [item_payload(tickers=[a]), item_payload(tickers=["ZZZZ", b])]
     other = item_payload(tickers=["ZZZZ"])

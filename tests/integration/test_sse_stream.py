@@ -6,6 +6,7 @@ The stack runs with a 1 s heartbeat, 2 s metrics interval and 0.5 s poll interva
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import datetime
 from typing import Any
@@ -69,7 +70,7 @@ async def test_heartbeat_first_then_at_the_interval(
     beats = reader.of("heartbeat")
     gaps = [
         seconds(b.data["timestamp"]) - seconds(a.data["timestamp"])
-        for a, b in zip(beats[1:], beats[2:], strict=False)
+        for a, b in itertools.pairwise(beats)
     ]
     assert all(0.8 <= gap <= 2.0 for gap in gaps), gaps  # the 1 s interval, generously
     assert all(e.id for e in reader.events), "every event carries an id"
@@ -131,7 +132,7 @@ async def test_reconnect_replays_exactly_the_missed_items_then_continues_live(
     assert replayed == [m["item_id"] for m in missed]
     assert reader.events[0].type == "heartbeat"
     assert not reader.of("resync")
-    assert [e.data["item_id"] for e in reader.of("new_item")] == replayed + [live["item_id"]]
+    assert [e.data["item_id"] for e in reader.of("new_item")] == [*replayed, live["item_id"]]
 
 
 async def test_query_parameter_resume_is_the_same_as_the_header(
@@ -151,8 +152,11 @@ async def test_query_parameter_resume_is_the_same_as_the_header(
 
 @pytest.mark.parametrize(
     ("last_event_id", "reason"),
-    [("not-a-valid-id!", "malformed"), ("AAAA", "malformed"),
-     (Position.decode("MTcwMDAwMDAwMDAwMDAwMDo").encode(), "expired")],
+    [
+        ("not-a-valid-id!", "malformed"),
+        ("AAAA", "malformed"),
+        (Position.decode("MTcwMDAwMDAwMDAwMDAwMDo").encode(), "expired"),
+    ],
 )
 async def test_bad_last_event_id_gives_200_and_resync(
     stack: RunningStack, sse_client: httpx.AsyncClient, last_event_id: str, reason: str
@@ -164,7 +168,8 @@ async def test_bad_last_event_id_gives_200_and_resync(
 
     assert reader.events[0].type == "heartbeat"
     assert resync.data["reason"] == reason
-    assert resync.id and resync.id != last_event_id
+    assert resync.id
+    assert resync.id != last_event_id
 
 
 async def test_replay_past_the_limit_resyncs(

@@ -59,17 +59,30 @@ class RunningStack:
 def running_stack(demo: bool = False, env: dict[str, str] | None = None) -> Iterator[RunningStack]:
     """``python -m devstack`` on free ports; yields once it prints ``ready``."""
     config = StackConfig(
-        dashboard_port=free_port(), sse_port=free_port(), moto_port=free_port(),
-        seed_demo_data=demo, producer_interval=1.0,
+        dashboard_port=free_port(),
+        sse_port=free_port(),
+        moto_port=free_port(),
+        seed_demo_data=demo,
+        producer_interval=1.0,
     )
-    args = ["--dashboard-port", str(config.dashboard_port), "--sse-port", str(config.sse_port),
-            "--moto-port", str(config.moto_port), "--producer-interval", "1"]
+    args = [
+        "--dashboard-port",
+        str(config.dashboard_port),
+        "--sse-port",
+        str(config.sse_port),
+        "--moto-port",
+        str(config.moto_port),
+        "--producer-interval",
+        "1",
+    ]
     if not demo:
         args.append("--no-demo")
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", *args],
         env={**os.environ, **FAST_SSE_ENV, **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     stack = RunningStack(config, process)
     ready = threading.Event()
@@ -99,8 +112,11 @@ def running_stack(demo: bool = False, env: dict[str, str] | None = None) -> Iter
 @contextmanager
 def extra_sse_app(stack: RunningStack, env: dict[str, str]) -> Iterator[str]:
     """Another SSE app (through run.sh) on the stack's DynamoDB, with its own settings."""
-    config = StackConfig(dashboard_port=stack.config.dashboard_port, sse_port=free_port(),
-                         moto_port=stack.config.moto_port)
+    config = StackConfig(
+        dashboard_port=stack.config.dashboard_port,
+        sse_port=free_port(),
+        moto_port=stack.config.moto_port,
+    )
     base_env = app_environment(config, {**os.environ, **FAST_SSE_ENV, **env})
     spec = process_specs(config, base_env)["sse"]
     supervisor = Supervisor(write=lambda line: None)
