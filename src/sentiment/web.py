@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -38,8 +41,8 @@ BearerDep = Annotated[
 ]
 
 
-def unauthorized(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, {"WWW-Authenticate": "Bearer"})
+def unauthorized(detail: str, scheme: str = "Bearer") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, {"WWW-Authenticate": scheme})
 
 
 def user_from_bearer(services: Services, credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -80,6 +83,24 @@ def install_common(app: FastAPI, services: Services, observability: Observabilit
             {"detail": "service is not configured"}, status.HTTP_503_SERVICE_UNAVAILABLE
         )
 
+    async def invalid_request(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        detail = _json_safe(jsonable_encoder(error.errors()))
+        return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ClientError, storage_failed)
     app.add_exception_handler(BotoCoreError, storage_failed)
     app.add_exception_handler(SecretNotConfiguredError, misconfigured)
+
+
+def _json_safe(value: Any) -> Any:
+    """Echoed inputs may hold NaN or Infinity (Python's JSON parser accepts them); strict JSON
+    cannot, so they are returned as strings instead of failing the error response itself."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value

@@ -67,5 +67,5 @@ def test_ingest_event_base64_body_and_bad_key(invoke: Any) -> None:
     response = invoke(event)
 
     assert response["statusCode"] == 401
-    assert response["headers"]["www-authenticate"] == "Bearer"
+    assert response["headers"]["www-authenticate"] == 'ApiKey header="X-API-Key"'
     assert json.loads(response["body"]) == {"detail": "invalid API key"}

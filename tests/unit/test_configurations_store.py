@@ -31,8 +31,16 @@ def new(name: str = "Tech", tickers: list[str] | None = None) -> ConfigurationIn
     return ConfigurationIn(name=name, tickers=tickers or ["AAPL", "MSFT"])
 
 
-def fill(configs: ConfigurationStore, user: str, count: int) -> list[Configuration]:
-    return [configs.create(user, new(f"list {n}")) for n in range(count)]
+def fill(
+    configs: ConfigurationStore, user: str, count: int, clock: Clock | None = None
+) -> list[Configuration]:
+    """``count`` configurations, one clock second apart when a clock is given."""
+    created = []
+    for n in range(count):
+        if clock:
+            clock.advance(seconds=1)
+        created.append(configs.create(user, new(f"list {n}")))
+    return created
 
 
 def test_create_get_and_list(configs: ConfigurationStore, clock: Clock) -> None:
@@ -108,16 +116,17 @@ def test_delete(configs: ConfigurationStore) -> None:
         configs.delete(ALICE, gone.config_id)
 
 
-def test_at_most_five_per_user(configs: ConfigurationStore) -> None:
+def test_at_most_five_per_user(configs: ConfigurationStore, clock: Clock) -> None:
     """The sixth create fails; deleting one makes room; other users have their own five."""
-    five = fill(configs, ALICE, 5)
+    five = fill(configs, ALICE, 5, clock)
     with pytest.raises(ConfigurationLimitError):
         configs.create(ALICE, new("sixth"))
     assert len(configs.list(ALICE)) == 5
 
     configs.delete(ALICE, five[0].config_id)
+    clock.advance(seconds=1)
     replacement = configs.create(ALICE, new("replacement"))
-    assert [c.name for c in configs.list(ALICE)][-1] == replacement.name == "replacement"
+    assert configs.list(ALICE) == [*five[1:], replacement]
     with pytest.raises(ConfigurationLimitError):
         configs.create(ALICE, new("sixth again"))
 

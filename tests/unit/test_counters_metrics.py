@@ -124,8 +124,8 @@ def random_items(store: ItemStore, clock: Clock) -> list[tuple[ItemIn, datetime]
     return stored
 
 
-WINDOWS = [1, 2, 24, 30, 168]
-FILTERS: list[list[str] | None] = [None, ["AAPL", "TSLA"], ["BRK.B"], ["GOOG"]]
+WINDOWS = [1, 24, 168]
+FILTERS: list[list[str] | None] = [None, ["AAPL", "TSLA"], ["BRK.B", "GOOG"]]
 
 
 def test_metrics_match_brute_force(

@@ -61,34 +61,24 @@ def _foreign_token() -> str:
     return tokens.issue_session().token
 
 
-@pytest.mark.parametrize(
-    ("make_headers", "detail"),
-    [
-        pytest.param(lambda c: {}, "missing bearer token", id="no-header"),
-        pytest.param(lambda c: {"Authorization": "Basic dXNlcjpwYXNz"}, "missing bearer token",
-                     id="basic-scheme"),
-        pytest.param(lambda c: {"Authorization": "Bearer garbage"}, "token is invalid",
-                     id="garbage"),
-        pytest.param(lambda c: {"Authorization": f"Bearer {_foreign_token()}"},
-                     "token is invalid", id="other-secret"),
-        pytest.param(lambda c: {"Authorization": f"Bearer {_expired_token()}"},
-                     "token has expired", id="expired"),
-        pytest.param(
-            lambda c: {"Authorization": "Bearer " + c.app.state.services.tokens.issue_ticket(
-                "u" * 32, MISSING_ID).ticket},
-            "token is not valid for this use", id="stream-ticket"),
-    ],
-)
-def test_every_route_needs_a_session(
-    dashboard: TestClient, make_headers: Any, detail: str
-) -> None:
+def test_every_route_needs_a_session(dashboard: TestClient, services: Services) -> None:
     """401 with a reason and ``WWW-Authenticate: Bearer`` on every configuration route."""
-    headers = make_headers(dashboard)
-    for method, path, body in every_route(MISSING_ID):
-        response = dashboard.request(method, path, json=body, headers=headers)
-        assert response.status_code == 401, (method, path)
-        assert response.json() == {"detail": detail}, (method, path)
-        assert response.headers["www-authenticate"] == "Bearer"
+    ticket = services.tokens.issue_ticket("u" * 32, MISSING_ID).ticket
+    cases = [
+        ({}, "missing bearer token"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "missing bearer token"),
+        ({"Authorization": "Bearer"}, "missing bearer token"),
+        ({"Authorization": "Bearer garbage"}, "token is invalid"),
+        ({"Authorization": f"Bearer {_foreign_token()}"}, "token is invalid"),
+        ({"Authorization": f"Bearer {_expired_token()}"}, "token has expired"),
+        ({"Authorization": f"Bearer {ticket}"}, "token is not valid for this use"),
+    ]
+    for headers, detail in cases:
+        for method, path, body in every_route(MISSING_ID):
+            response = dashboard.request(method, path, json=body, headers=headers)
+            assert response.status_code == 401, (headers, method, path)
+            assert response.json() == {"detail": detail}, (headers, method, path)
+            assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_create_get_and_list(dashboard: TestClient) -> None:
@@ -125,30 +115,29 @@ def test_patch_name_only_then_tickers_only(dashboard: TestClient) -> None:
     assert dashboard.get(path, headers=auth).json() == retickered
 
 
-@pytest.mark.parametrize(
-    ("body", "loc", "error_type"),
-    [
-        ({}, ["body"], "value_error"),
-        ({"name": None, "tickers": None}, ["body"], "value_error"),
-        ({"name": "x" * 51}, ["body", "name"], "string_too_long"),
-        ({"tickers": ["A", "B", "C", "D", "E", "F"]}, ["body", "tickers"], "too_long"),
-        ({"tickers": ["AAPL", "AAPL"]}, ["body", "tickers"], "value_error"),
-        ({"tickers": []}, ["body", "tickers"], "too_short"),
-        ({"owner": "me"}, ["body", "owner"], "extra_forbidden"),
-    ],
-    ids=["empty", "all-null", "name-51", "tickers-6", "tickers-dup", "tickers-0", "unknown"],
-)
-def test_bad_patches_are_422_and_change_nothing(
-    dashboard: TestClient, body: dict[str, Any], loc: list[str], error_type: str
-) -> None:
+PATCH_ERRORS = [
+    ({}, ["body"], "value_error"),
+    ({"name": None, "tickers": None}, ["body"], "value_error"),
+    ({"name": "x" * 51}, ["body", "name"], "string_too_long"),
+    ({"name": ""}, ["body", "name"], "string_too_short"),
+    ({"tickers": ["A", "B", "C", "D", "E", "F"]}, ["body", "tickers"], "too_long"),
+    ({"tickers": ["AAPL", "AAPL"]}, ["body", "tickers"], "value_error"),
+    ({"tickers": []}, ["body", "tickers"], "too_short"),
+    ({"owner": "me"}, ["body", "owner"], "extra_forbidden"),
+]
+
+
+def test_bad_patches_are_422_and_change_nothing(dashboard: TestClient) -> None:
+    """Empty patches, long names, six or duplicate tickers: 422 at the field, no change."""
     auth, _ = login(dashboard)
     created = create(dashboard, auth)
+    for body, loc, error_type in PATCH_ERRORS:
+        response = dashboard.patch(f"{CONFIGS}/{created['config_id']}", json=body, headers=auth)
 
-    response = dashboard.patch(f"{CONFIGS}/{created['config_id']}", json=body, headers=auth)
-
-    assert response.status_code == 422
-    assert [(e["loc"], e["type"]) for e in response.json()["detail"]] == [(loc, error_type)]
-    assert listed(dashboard, auth) == [created]
+        assert response.status_code == 422, body
+        errors = [(e["loc"], e["type"]) for e in response.json()["detail"]]
+        assert errors == [(loc, error_type)], body
+        assert listed(dashboard, auth) == [created], body
 
 
 def test_empty_patch_says_what_is_missing(dashboard: TestClient) -> None:
@@ -225,13 +214,14 @@ def test_unknown_configuration_is_404(dashboard: TestClient) -> None:
         ), (method, path)
 
 
-@pytest.mark.parametrize("config_id", ["not-hex", "A" * 32, "0" * 31, "0" * 33, "%23count"])
-def test_malformed_config_id_is_422(dashboard: TestClient, config_id: str) -> None:
+def test_malformed_config_id_is_422(dashboard: TestClient) -> None:
+    """Ids are 32 lowercase hex digits; anything else is a 422 on the path parameter."""
     auth, _ = login(dashboard)
-    for method, path, body in every_route(config_id)[2:]:
-        response = dashboard.request(method, path, json=body, headers=auth)
-        assert response.status_code == 422, (method, path)
-        assert [e["loc"] for e in response.json()["detail"]] == [["path", "config_id"]]
+    for config_id in ("not-hex", "A" * 32, "0" * 31, "0" * 33, "%23count"):
+        for method, path, body in every_route(config_id)[2:]:
+            response = dashboard.request(method, path, json=body, headers=auth)
+            assert response.status_code == 422, (method, path)
+            assert [e["loc"] for e in response.json()["detail"]] == [["path", "config_id"]]
 
 
 def test_sixth_configuration_is_409_until_one_is_deleted(dashboard: TestClient) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
+
+    from sentiment.models import ItemIn
 
 _counter = itertools.count(1)
 
@@ -33,14 +38,14 @@ def configuration_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def item_in(**overrides: Any) -> Any:
+def item_in(**overrides: Any) -> ItemIn:
     """An ``ItemIn`` model built from :func:`item_payload` (for store-level tests)."""
     from sentiment.models import ItemIn
 
     return ItemIn.model_validate(item_payload(**overrides))
 
 
-def serialize_moto_transactions(monkeypatch: Any) -> None:
+def serialize_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make moto's in-process ``TransactWriteItems`` atomic across threads, as DynamoDB's is.
 
     moto snapshots the touched tables before a transaction and restores the snapshot when it

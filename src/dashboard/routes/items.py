@@ -17,11 +17,13 @@ from sentiment.models import (
     Sentiment,
     Ticker,
 )
-from sentiment.positions import InvalidPositionError, Position
+from sentiment.positions import InvalidPositionError, Position, utc_now
+from sentiment.store.items import CLOCK_SKEW
 from sentiment.web import ObservabilityDep, ServicesDep, unauthorized
 
 router = APIRouter(prefix="/api/v2/items", tags=["items"])
 
+API_KEY_SCHEME = 'ApiKey header="X-API-Key"'
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The ingest API key")
 
 
@@ -30,9 +32,9 @@ def require_ingest_key(
 ) -> None:
     """Constant-time comparison with INGEST_API_KEY."""
     if not api_key:
-        raise unauthorized("missing X-API-Key header")
+        raise unauthorized("missing X-API-Key header", API_KEY_SCHEME)
     if not hmac.compare_digest(api_key.encode(), services.ingest_api_key().encode()):
-        raise unauthorized("invalid API key")
+        raise unauthorized("invalid API key", API_KEY_SCHEME)
 
 
 def page_cursor(
@@ -41,18 +43,13 @@ def page_cursor(
     if cursor is None:
         return None
     try:
-        return Position.decode(cursor)
+        position = Position.decode(cursor)
+        if position.ingested_at > utc_now() + CLOCK_SKEW:
+            raise InvalidPositionError("cursor is from the future")
     except InvalidPositionError as error:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "cursor"),
-                    "msg": str(error),
-                    "input": cursor,
-                }
-            ]
-        ) from error
+        invalid = {"type": "value_error", "loc": ("query", "cursor"), "msg": str(error)}
+        raise RequestValidationError([{**invalid, "input": cursor}]) from error
+    return position
 
 
 def _batch_or_single(body: Any) -> str:

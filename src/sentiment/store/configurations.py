@@ -51,7 +51,7 @@ class ConfigurationStore:
     def list(self, user_id: str) -> list[Configuration]:
         rows = self._table.query(KeyConditionExpression=Key("user_id").eq(user_id))["Items"]
         configs = [Configuration.model_validate(r) for r in rows if r["config_id"] != COUNT_ROW]
-        return sorted(configs, key=lambda config: config.created_at)
+        return sorted(configs, key=lambda config: (config.created_at, config.config_id))
 
     def get(self, user_id: str, config_id: str) -> Configuration:
         if config_id == COUNT_ROW:

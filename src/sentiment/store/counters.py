@@ -26,7 +26,12 @@ _BATCH_GET_LIMIT = 100
 
 
 def hour_counter_id(moment: datetime) -> str:
-    return f"h#{hour_bucket(moment)}"
+    return bucket_counter_id(hour_bucket(moment))
+
+
+def bucket_counter_id(bucket: str) -> str:
+    """The hour counter row of an index bucket (both are the item's UTC hour)."""
+    return f"h#{bucket}"
 
 
 def slot_start(moment: datetime) -> datetime:

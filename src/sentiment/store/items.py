@@ -16,6 +16,7 @@ from sentiment.models import IngestResult, Item, ItemIn
 from sentiment.positions import Position, format_timestamp, hour_buckets, utc_now
 from sentiment.store.counters import (
     CounterStore,
+    bucket_counter_id,
     counter_increments,
     counter_rows,
     counter_updates,
@@ -146,15 +147,18 @@ class ItemStore:
     ) -> tuple[list[Item], Position | None]:
         """One page of items, newest first, and the position to continue from (if any)."""
         now = self._clock()
-        start = before.ingested_at if before else now + CLOCK_SKEW
+        start = now + CLOCK_SKEW
+        if before is not None:
+            start = min(start, before.ingested_at)
         filters: ConditionBase | None = None
         if ticker:
             filters = Attr("tickers").contains(ticker)
         if sentiment:
             by_sentiment = Attr("sentiment").eq(sentiment)
             filters = by_sentiment if filters is None else filters & by_sentiment
+        buckets = list(reversed(hour_buckets(now - LISTING_LOOKBACK, start)))
         found: list[Item] = []
-        for bucket in reversed(hour_buckets(now - LISTING_LOOKBACK, start)):
+        for bucket in self._buckets_with_matches(buckets, ticker, sentiment):
             condition: ConditionBase = Key(BUCKET).eq(bucket)
             if before and bucket == before.bucket:
                 condition &= Key(POSITION).lt(before.sort_key)
@@ -165,6 +169,21 @@ class ItemStore:
                 last = found[-1]
                 return found, Position(last.ingested_at, last.item_id)
         return found, None
+
+    def _buckets_with_matches(
+        self, buckets: list[str], ticker: str | None, sentiment: str | None
+    ) -> Iterator[str]:
+        """The buckets worth querying, newest first: the first always, then (only if the page
+        is not full yet) those whose hour counter shows a matching item, so a sparse filter
+        costs two BatchGetItems instead of a Query per empty hour."""
+        if not buckets:
+            return
+        yield buckets[0]
+        rows = self._counters.read([bucket_counter_id(b) for b in buckets[1:]])
+        tickers = [ticker] if ticker else None
+        for bucket in buckets[1:]:
+            if rows[bucket_counter_id(bucket)].count(sentiment, tickers=tickers) > 0:
+                yield bucket
 
     def _query(
         self,

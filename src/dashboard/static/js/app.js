@@ -4,7 +4,7 @@ import { ApiError, SessionStore, api, configurationsApi } from "./api.js";
 import { HourlyChart } from "./chart.js";
 import { ConfigPanel } from "./configs.js";
 import { Feed } from "./feed.js";
-import { formatAge, h } from "./format.js";
+import { formatAge, h, keepingFocus } from "./format.js";
 import { MetricsView } from "./metrics.js";
 import { ResilientStream, State, withLastEventId } from "./stream.js";
 import { TicketKeeper } from "./tickets.js";
@@ -80,6 +80,10 @@ class Dashboard {
 
   /** Switch to everything (null) or one configuration: new snapshot, new stream. */
   show(config) {
+    const same = (a, b) => (a && b
+      ? a.config_id === b.config_id && a.tickers.join(",") === b.tickers.join(",")
+      : a === b);
+    if (this.stream && same(this.view, config)) return; // already showing it
     this.stopView();
     const token = ++this.viewToken;
     this.view = config;
@@ -158,7 +162,7 @@ class Dashboard {
       chip.addEventListener("click", () => this.show(config));
       return chip;
     });
-    switcher.replaceChildren(global, ...chips);
+    keepingFocus(switcher, () => switcher.replaceChildren(global, ...chips));
     this.renderSummary();
   }
 

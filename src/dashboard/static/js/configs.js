@@ -1,7 +1,7 @@
 // Watch lists ("configurations"): list, create, rename, edit tickers, delete.
 
 import { ApiError } from "./api.js";
-import { h } from "./format.js";
+import { h, keepingFocus } from "./format.js";
 
 const TICKER = /^[A-Z][A-Z0-9.-]{0,9}$/;
 const MAX_TICKERS = 5;
@@ -153,12 +153,14 @@ export class ConfigPanel {
     this.form.querySelector(".config-form__title").textContent = full
       ? `New watch list (limit of ${this.max} reached)`
       : "New watch list";
-    this.list.replaceChildren(...this.configs.map((config) =>
-      config.config_id === this.editingId ? this.renderEditor(config) : this.renderRow(config)));
-    if (!this.configs.length) {
-      this.list.append(h("li", { class: "configs__empty" },
-        "Save up to five tickers as a watch list to follow only them."));
-    }
+    keepingFocus(this.list, () => {
+      this.list.replaceChildren(...this.configs.map((config) =>
+        config.config_id === this.editingId ? this.renderEditor(config) : this.renderRow(config)));
+      if (!this.configs.length) {
+        this.list.append(h("li", { class: "configs__empty" },
+          "Save up to five tickers as a watch list to follow only them."));
+      }
+    });
   }
 
   renderRow(config) {

@@ -69,6 +69,31 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/**
+ * Run ``render`` (which rebuilds children of ``container``) and give focus back to the
+ * equivalent element afterwards, so keyboard users do not lose their place.
+ */
+export function keepingFocus(container, render) {
+  const active = document.activeElement;
+  const inside = active && active !== document.body && container.contains(active);
+  const owner = inside ? active.closest("[data-config-id]") : null;
+  const key = inside ? active.dataset.testid || active.getAttribute("name") : null;
+  render();
+  if (!inside || document.activeElement === active) return;
+  if (container.contains(active)) {
+    active.focus(); // moved rather than replaced
+    return;
+  }
+  if (!key) return;
+  const scope = owner
+    ? container.querySelector(`[data-config-id="${CSS.escape(owner.dataset.configId)}"]`)
+    : container;
+  if (!scope) return;
+  const selector = `[data-testid="${CSS.escape(key)}"], [name="${CSS.escape(key)}"]`;
+  const target = scope.matches(selector) ? scope : scope.querySelector(selector);
+  if (target) target.focus();
+}
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** Build an SVG element (same conventions as ``h``). */
