@@ -32,7 +32,10 @@ def service(clock: Clock | None = None, secret: str = AUTH_SECRET) -> TokenServi
 def unverified_claims(token: str, audience: str) -> dict[str, object]:
     """The claims of a token signed with AUTH_SECRET, whatever the fake clock said."""
     claims: dict[str, object] = jwt.decode(
-        token, AUTH_SECRET, algorithms=["HS256"], audience=audience,
+        token,
+        AUTH_SECRET,
+        algorithms=["HS256"],
+        audience=audience,
         options={"verify_exp": False, "verify_iat": False},
     )
     return claims

@@ -167,9 +167,7 @@ def test_limit_holds_under_concurrent_creates(
 
 
 @pytest.mark.parametrize("operation", ["get", "update", "delete"])
-def test_the_count_row_is_not_a_configuration(
-    configs: ConfigurationStore, operation: str
-) -> None:
+def test_the_count_row_is_not_a_configuration(configs: ConfigurationStore, operation: str) -> None:
     """The per-user ``#count`` bookkeeping row is never reachable as a configuration."""
     fill(configs, ALICE, 1)
     call = {

@@ -76,11 +76,13 @@ def brute_force(
     for h in range(hours):
         start = first_hour + timedelta(hours=h)
         in_hour = [item for item, at in window if _hour(at) == start]
-        hourly.append({
-            "hour": start,
-            "total": sum(weight(i) for i in in_hour),
-            **{s: sum(weight(i) for i in in_hour if i.sentiment == s) for s in SENTIMENTS},
-        })
+        hourly.append(
+            {
+                "hour": start,
+                "total": sum(weight(i) for i in in_hour),
+                **{s: sum(weight(i) for i in in_hour if i.sentiment == s) for s in SENTIMENTS},
+            }
+        )
     return {
         "window_hours": hours,
         "tickers": tickers,
@@ -149,7 +151,8 @@ def test_metrics_match_brute_force(
     watched = brute_force(random_items, NOW, 24, ["AAPL", "TSLA"])
     assert 0 < day["last_hour"] < day["total"] < week["total"] == len(random_items)
     items_naming_either = {
-        item.item_id for item, at in random_items
+        item.item_id
+        for item, at in random_items
         if {"AAPL", "TSLA"} & set(item.tickers) and at >= _hour(NOW) - timedelta(hours=23)
     }
     assert watched["total"] > len(items_naming_either)
@@ -180,13 +183,21 @@ def test_empty_metrics(metrics: MetricsService, clock: Clock) -> None:
     assert result.model_dump() == {
         "window_hours": 3,
         "tickers": ["AAPL"],
-        "total": 0, "positive": 0, "neutral": 0, "negative": 0,
+        "total": 0,
+        "positive": 0,
+        "neutral": 0,
+        "negative": 0,
         "average_score": 0.0,
         "by_ticker": {"AAPL": 0},
         "last_hour": 0,
         "hourly": [
-            {"hour": datetime(2026, 11, 21, h, tzinfo=UTC), "total": 0, "positive": 0,
-             "neutral": 0, "negative": 0}
+            {
+                "hour": datetime(2026, 11, 21, h, tzinfo=UTC),
+                "total": 0,
+                "positive": 0,
+                "neutral": 0,
+                "negative": 0,
+            }
             for h in (10, 11, 12)
         ],
         "generated_at": clock.now,
@@ -209,7 +220,10 @@ def test_by_ticker_is_sorted_by_count_then_symbol(
     for n, tickers in enumerate([["TSLA"], ["AAPL", "TSLA"], ["MSFT"], ["AAPL"], ["BRK.B"]]):
         store.ingest(item_in(item_id=f"o-{n}", tickers=tickers))
     assert list(metrics.compute().by_ticker.items()) == [
-        ("AAPL", 2), ("TSLA", 2), ("BRK.B", 1), ("MSFT", 1)
+        ("AAPL", 2),
+        ("TSLA", 2),
+        ("BRK.B", 1),
+        ("MSFT", 1),
     ]
 
 
@@ -222,8 +236,10 @@ def test_each_item_adds_to_its_hour_and_slot_rows(
     """One hour row and one five-minute slot row, with per-sentiment and per-ticker attributes."""
     moment = datetime(2026, 11, 21, 12, 39, 59, 999999, tzinfo=UTC)
     store.ingest(item_in(item_id="c1", tickers=["AAPL", "BRK.B"], score=0.25), ingested_at=moment)
-    store.ingest(item_in(item_id="c2", tickers=["AAPL"], sentiment="negative", score=-0.75),
-                 ingested_at=moment)
+    store.ingest(
+        item_in(item_id="c2", tickers=["AAPL"], sentiment="negative", score=-0.75),
+        ingested_at=moment,
+    )
 
     rows = {r.pop("counter_id"): r for r in dynamodb.Table(settings.COUNTERS_TABLE).scan()["Items"]}
 
@@ -231,9 +247,15 @@ def test_each_item_adds_to_its_hour_and_slot_rows(
     for row in rows.values():
         assert row.pop("expires_at") > int(moment.timestamp())
         assert row == {
-            "total": 2, "positive": 1, "negative": 1, "score_sum": Decimal("-0.5"),
-            "t:AAPL:positive": 1, "t:AAPL:negative": 1, "t:AAPL:score_sum": Decimal("-0.5"),
-            "t:BRK.B:positive": 1, "t:BRK.B:score_sum": Decimal("0.25"),
+            "total": 2,
+            "positive": 1,
+            "negative": 1,
+            "score_sum": Decimal("-0.5"),
+            "t:AAPL:positive": 1,
+            "t:AAPL:negative": 1,
+            "t:AAPL:score_sum": Decimal("-0.5"),
+            "t:BRK.B:positive": 1,
+            "t:BRK.B:score_sum": Decimal("0.25"),
         }
 
 
@@ -255,12 +277,18 @@ def test_counter_store_reads_missing_ids_as_empty_and_batches_over_100(
 
 def test_counter_arithmetic() -> None:
     """count() and score_sum() over sentiments and tickers; absent attributes are zero."""
-    row = Counter({
-        "total": Decimal(3), "positive": Decimal(2), "negative": Decimal(1),
-        "score_sum": Decimal("0.5"),
-        "t:AAPL:positive": Decimal(2), "t:AAPL:score_sum": Decimal("1.5"),
-        "t:MSFT:negative": Decimal(1), "t:MSFT:score_sum": Decimal("-1"),
-    })
+    row = Counter(
+        {
+            "total": Decimal(3),
+            "positive": Decimal(2),
+            "negative": Decimal(1),
+            "score_sum": Decimal("0.5"),
+            "t:AAPL:positive": Decimal(2),
+            "t:AAPL:score_sum": Decimal("1.5"),
+            "t:MSFT:negative": Decimal(1),
+            "t:MSFT:score_sum": Decimal("-1"),
+        }
+    )
     assert row.count() == 3
     assert row.count("neutral") == 0
     assert row.count(tickers=["AAPL", "MSFT"]) == 3

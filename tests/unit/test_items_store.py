@@ -213,9 +213,9 @@ def test_other_cancellations_are_not_retried(
 def around_the_hour(store: ItemStore, clock: Clock) -> None:
     """Items on both sides of 13:00 UTC; "now" is 13:30."""
     clock.now = T + timedelta(minutes=30)
-    ingest_at(store, {
-        "z-before": T - US, "a-at": T, "m-after": T + US, "late": T + timedelta(minutes=5)
-    })
+    ingest_at(
+        store, {"z-before": T - US, "a-at": T, "m-after": T + US, "late": T + timedelta(minutes=5)}
+    )
 
 
 AROUND_THE_HOUR = [
@@ -251,19 +251,26 @@ def test_after_across_midnight(store: ItemStore, clock: Clock) -> None:
     """Buckets of two different days are read in time order."""
     midnight = datetime(2026, 11, 22, tzinfo=UTC)
     clock.now = midnight + timedelta(minutes=45)
-    ingest_at(store, {
-        "d1-late": midnight - US,
-        "d1-earlier": midnight - timedelta(hours=1, minutes=30),
-        "d2-first": midnight,
-        "d2-later": midnight + timedelta(minutes=30),
-    })
+    ingest_at(
+        store,
+        {
+            "d1-late": midnight - US,
+            "d1-earlier": midnight - timedelta(hours=1, minutes=30),
+            "d2-first": midnight,
+            "d2-later": midnight + timedelta(minutes=30),
+        },
+    )
 
     assert ids(store.after(Position.at(midnight - timedelta(hours=3)))) == [
-        "d1-earlier", "d1-late", "d2-first", "d2-later"
+        "d1-earlier",
+        "d1-late",
+        "d2-first",
+        "d2-later",
     ]
     assert ids(store.after(Position(midnight - US, "d1-late"))) == ["d2-first", "d2-later"]
     assert ids(store.after(Position.at(midnight - timedelta(hours=3)), limit=2)) == [
-        "d1-earlier", "d1-late"
+        "d1-earlier",
+        "d1-late",
     ]
 
 
@@ -365,9 +372,7 @@ def test_newest_before_a_position_is_strictly_older(store: ItemStore, spread: li
 
 
 @pytest.mark.usefixtures("short_lookback")
-def test_newest_pages_through_items_with_the_same_timestamp(
-    store: ItemStore, clock: Clock
-) -> None:
+def test_newest_pages_through_items_with_the_same_timestamp(store: ItemStore, clock: Clock) -> None:
     """A cursor between two items of the same microsecond continues by item_id, descending."""
     ingest_at(store, dict.fromkeys(["e", "a", "d", "b", "c"], clock.now - timedelta(minutes=1)))
     assert walk(store, 2) == [["e", "d"], ["c", "b"], ["a"]]
@@ -384,8 +389,12 @@ def mixed(store: ItemStore, clock: Clock, short_lookback: None) -> list[ItemIn]:
     """Twelve items over three hours with varied tickers and sentiments; newest last."""
     clock.now = T + timedelta(hours=2)
     shapes = [
-        (["AAPL"], "positive"), (["MSFT"], "negative"), (["AAPL", "MSFT"], "neutral"),
-        (["TSLA"], "negative"), (["MSFT", "TSLA"], "positive"), (["AAPL"], "negative"),
+        (["AAPL"], "positive"),
+        (["MSFT"], "negative"),
+        (["AAPL", "MSFT"], "neutral"),
+        (["TSLA"], "negative"),
+        (["MSFT", "TSLA"], "positive"),
+        (["AAPL"], "negative"),
     ]
     items = []
     for n in range(12):
@@ -400,8 +409,10 @@ FILTER_CASES: list[tuple[dict[str, str], Callable[[ItemIn], bool]]] = [
     ({"ticker": "MSFT"}, lambda i: "MSFT" in i.tickers),
     ({"ticker": "MS"}, lambda i: False),  # a symbol in the list, never a substring
     ({"sentiment": "negative"}, lambda i: i.sentiment == "negative"),
-    ({"ticker": "AAPL", "sentiment": "negative"},
-     lambda i: "AAPL" in i.tickers and i.sentiment == "negative"),
+    (
+        {"ticker": "AAPL", "sentiment": "negative"},
+        lambda i: "AAPL" in i.tickers and i.sentiment == "negative",
+    ),
 ]
 
 
@@ -416,11 +427,14 @@ def test_newest_filters(store: ItemStore, mixed: list[ItemIn]) -> None:
 
 def test_newest_ignores_items_older_than_a_week(store: ItemStore, clock: Clock) -> None:
     """Listings look back as far as the longest metrics window (168 hours)."""
-    ingest_at(store, {
-        "six-days": clock.now - timedelta(days=6),
-        "eight-days": clock.now - timedelta(days=8),
-        "167-hours": clock.now - timedelta(hours=167),
-    })
+    ingest_at(
+        store,
+        {
+            "six-days": clock.now - timedelta(days=6),
+            "eight-days": clock.now - timedelta(days=8),
+            "167-hours": clock.now - timedelta(hours=167),
+        },
+    )
     items, before = store.newest(10)
     assert (ids(items), before) == (["six-days", "167-hours"], None)
 
@@ -479,13 +493,15 @@ def test_newest_follows_last_evaluated_key_within_a_bucket(
     clock.now = T + timedelta(minutes=59)
     sentiments = {f"q-{n:02d}": "negative" if n % 3 else "positive" for n in range(20)}
     for n, (item_id, sentiment) in enumerate(sentiments.items()):
-        store.ingest(item_in(item_id=item_id, sentiment=sentiment),
-                     ingested_at=T + timedelta(seconds=n))
+        store.ingest(
+            item_in(item_id=item_id, sentiment=sentiment), ingested_at=T + timedelta(seconds=n)
+        )
     newest_first = list(reversed(sentiments))
 
     for filters in ({}, {"sentiment": "negative"}, {"ticker": "AAPL"}):
-        expected = [i for i in newest_first if filters.get("sentiment", sentiments[i]) ==
-                    sentiments[i]]
+        expected = [
+            i for i in newest_first if filters.get("sentiment", sentiments[i]) == sentiments[i]
+        ]
         pages = walk(store, 7, **filters)
         assert [i for page in pages for i in page] == expected, filters
         assert all(len(page) == 7 for page in pages[:-1]), filters

@@ -45,8 +45,14 @@ def raw_token(raw: bytes) -> str:
         (MOMENT.replace(microsecond=0), "."),
     ],
     ids=[
-        "plain", "empty-id", "64-chars-head", "64-chars-tail", "colons-in-id",
-        "epoch", "latest", "no-microseconds",
+        "plain",
+        "empty-id",
+        "64-chars-head",
+        "64-chars-tail",
+        "colons-in-id",
+        "epoch",
+        "latest",
+        "no-microseconds",
     ],
 )
 def test_encode_decode_round_trip(moment: datetime, item_id: str) -> None:
@@ -124,7 +130,7 @@ def test_sort_key_format_and_round_trip() -> None:
 
 def _random_positions(count: int) -> list[Position]:
     rng = random.Random(20261121)
-    stamps = [MOMENT + timedelta(microseconds=rng.randrange(-10**10, 10**10)) for _ in range(8)]
+    stamps = [MOMENT + timedelta(microseconds=rng.randrange(-(10**10), 10**10)) for _ in range(8)]
     stamps += [datetime(1970, 1, 1, tzinfo=UTC), LATEST]
     ids = ["", "a", "a.", "a-", "a:", "a_", "aa", "A", "0", "z" * 64, "item-10", "item-9"]
     ids += [LONGEST_ID, LONGEST_ID_TAIL]

@@ -50,14 +50,16 @@ def every_route(config_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
 
 def _expired_token() -> str:
     past = datetime.now(UTC) - timedelta(days=30)
-    tokens = TokenService(lambda: AUTH_SECRET, timedelta(days=7), timedelta(minutes=5),
-                          clock=lambda: past)
+    tokens = TokenService(
+        lambda: AUTH_SECRET, timedelta(days=7), timedelta(minutes=5), clock=lambda: past
+    )
     return tokens.issue_session().token
 
 
 def _foreign_token() -> str:
-    tokens = TokenService(lambda: "another-secret-0123456789abcdef01", timedelta(days=7),
-                          timedelta(minutes=5))
+    tokens = TokenService(
+        lambda: "another-secret-0123456789abcdef01", timedelta(days=7), timedelta(minutes=5)
+    )
     return tokens.issue_session().token
 
 
@@ -84,7 +86,8 @@ def test_every_route_needs_a_session(dashboard: TestClient, services: Services) 
 def test_create_get_and_list(dashboard: TestClient) -> None:
     auth, _ = login(dashboard)
     assert dashboard.get(CONFIGS, headers=auth).json() == {
-        "configurations": [], "max_configurations": 5
+        "configurations": [],
+        "max_configurations": 5,
     }
 
     created = create(dashboard, auth, name="  Big tech ", tickers=["AAPL", "MSFT", "BRK.B"])
@@ -150,10 +153,12 @@ def test_empty_patch_says_what_is_missing(dashboard: TestClient) -> None:
 CREATE_ERRORS = [
     (configuration_payload(name="x" * 51), ["body", "name"], "string_too_long"),
     (configuration_payload(name="   "), ["body", "name"], "string_too_short"),
-    (configuration_payload(tickers=["A", "B", "C", "D", "E", "F"]), ["body", "tickers"],
-     "too_long"),
-    (configuration_payload(tickers=["AAPL", "MSFT", "AAPL"]), ["body", "tickers"],
-     "value_error"),
+    (
+        configuration_payload(tickers=["A", "B", "C", "D", "E", "F"]),
+        ["body", "tickers"],
+        "too_long",
+    ),
+    (configuration_payload(tickers=["AAPL", "MSFT", "AAPL"]), ["body", "tickers"], "value_error"),
     (configuration_payload(tickers=[]), ["body", "tickers"], "too_short"),
     (configuration_payload(tickers=["aapl"]), ["body", "tickers", 0], "string_pattern_mismatch"),
     ({"name": "no tickers"}, ["body", "tickers"], "missing"),
@@ -210,7 +215,8 @@ def test_unknown_configuration_is_404(dashboard: TestClient) -> None:
     for method, path, body in every_route(MISSING_ID)[2:]:
         response = dashboard.request(method, path, json=body, headers=auth)
         assert (response.status_code, response.json()) == (
-            404, {"detail": "configuration not found"}
+            404,
+            {"detail": "configuration not found"},
         ), (method, path)
 
 
@@ -231,9 +237,7 @@ def test_sixth_configuration_is_409_until_one_is_deleted(dashboard: TestClient) 
     response = dashboard.post(CONFIGS, json=configuration_payload(name="sixth"), headers=auth)
 
     assert response.status_code == 409
-    assert response.json() == {
-        "detail": "at most 5 configurations per user; delete one first"
-    }
+    assert response.json() == {"detail": "at most 5 configurations per user; delete one first"}
     assert listed(dashboard, auth) == five
 
     assert dashboard.delete(f"{CONFIGS}/{five[0]['config_id']}", headers=auth).status_code == 204
@@ -243,9 +247,7 @@ def test_sixth_configuration_is_409_until_one_is_deleted(dashboard: TestClient) 
     assert create(dashboard, other)["name"] == "Big tech"
 
 
-def test_stream_ticket_is_for_that_configuration(
-    dashboard: TestClient, services: Services
-) -> None:
+def test_stream_ticket_is_for_that_configuration(dashboard: TestClient, services: Services) -> None:
     auth, user_id = login(dashboard)
     first = create(dashboard, auth, name="first")
     second = create(dashboard, auth, name="second")

@@ -48,8 +48,13 @@ def seeded(dashboard: TestClient) -> Snapshot:
 
 
 def test_single_item_is_created_and_listed(dashboard: TestClient) -> None:
-    payload = item_payload(item_id="one", tickers=["AAPL", "BRK.B"], sentiment="negative",
-                           score=-0.4, published_at="2026-11-21T12:00:00+02:00")
+    payload = item_payload(
+        item_id="one",
+        tickers=["AAPL", "BRK.B"],
+        sentiment="negative",
+        score=-0.4,
+        published_at="2026-11-21T12:00:00+02:00",
+    )
 
     response = dashboard.post(ITEMS, json=payload, headers=KEY)
 
@@ -62,7 +67,9 @@ def test_single_item_is_created_and_listed(dashboard: TestClient) -> None:
     assert listed["ingested_at"].endswith("Z")
     metrics = dashboard.get("/api/v2/metrics").json()
     assert (metrics["total"], metrics["negative"], metrics["by_ticker"]) == (
-        1, 1, {"AAPL": 1, "BRK.B": 1}
+        1,
+        1,
+        {"AAPL": 1, "BRK.B": 1},
     )
 
 
@@ -171,18 +178,33 @@ BadBody = tuple[Callable[[], Any], list[Any], str]  # body factory, loc, error t
 BAD_BODIES: dict[str, list[BadBody]] = {
     "missing-fields": [
         (_without(field), ["body", "single", field], "missing")
-        for field in ("item_id", "source", "title", "url", "tickers", "sentiment", "score",
-                      "confidence", "published_at")
+        for field in (
+            "item_id",
+            "source",
+            "title",
+            "url",
+            "tickers",
+            "sentiment",
+            "score",
+            "confidence",
+            "published_at",
+        )
     ],
     "text-fields": [
         (_single(extra="x"), ["body", "single", "extra"], "extra_forbidden"),
-        (_single(ingested_at="2020-01-01T00:00:00Z"), ["body", "single", "ingested_at"],
-         "extra_forbidden"),  # the server's clock decides ingested_at
+        (
+            _single(ingested_at="2020-01-01T00:00:00Z"),
+            ["body", "single", "ingested_at"],
+            "extra_forbidden",
+        ),  # the server's clock decides ingested_at
         (_single(title="t" * 301), ["body", "single", "title"], "string_too_long"),
         (_single(title="   "), ["body", "single", "title"], "string_too_short"),
         (_single(source=""), ["body", "single", "source"], "string_too_short"),
-        (_single(url="ftp://files.example.com/x"), ["body", "single", "url"],
-         "string_pattern_mismatch"),
+        (
+            _single(url="ftp://files.example.com/x"),
+            ["body", "single", "url"],
+            "string_pattern_mismatch",
+        ),
         (_single(url="not a url"), ["body", "single", "url"], "string_pattern_mismatch"),
         (_single(item_id="has space"), ["body", "single", "item_id"], "string_pattern_mismatch"),
         (_single(item_id="i" * 65), ["body", "single", "item_id"], "string_pattern_mismatch"),
@@ -190,12 +212,17 @@ BAD_BODIES: dict[str, list[BadBody]] = {
     ],
     "tickers": [
         (_single(tickers=[]), ["body", "single", "tickers"], "too_short"),
-        (_single(tickers=[f"T{n}" for n in range(11)]), ["body", "single", "tickers"],
-         "too_long"),
-        (_single(tickers=["AAPL", "msft"]), ["body", "single", "tickers", 1],
-         "string_pattern_mismatch"),
-        (_single(tickers=["ABCDEFGHIJK"]), ["body", "single", "tickers", 0],
-         "string_pattern_mismatch"),
+        (_single(tickers=[f"T{n}" for n in range(11)]), ["body", "single", "tickers"], "too_long"),
+        (
+            _single(tickers=["AAPL", "msft"]),
+            ["body", "single", "tickers", 1],
+            "string_pattern_mismatch",
+        ),
+        (
+            _single(tickers=["ABCDEFGHIJK"]),
+            ["body", "single", "tickers", 0],
+            "string_pattern_mismatch",
+        ),
         (_single(tickers=["AAPL", "AAPL"]), ["body", "single", "tickers"], "value_error"),
         (_single(tickers="AAPL"), ["body", "single", "tickers"], "list_type"),
     ],
@@ -209,21 +236,39 @@ BAD_BODIES: dict[str, list[BadBody]] = {
     ],
     "sentiment-and-dates": [
         (_single(sentiment="bullish"), ["body", "single", "sentiment"], "literal_error"),
-        (_single(published_at="2026-11-21T10:00:00"), ["body", "single", "published_at"],
-         "timezone_aware"),
-        (_single(published_at="21/11/2026"), ["body", "single", "published_at"],
-         "datetime_from_date_parsing"),
+        (
+            _single(published_at="2026-11-21T10:00:00"),
+            ["body", "single", "published_at"],
+            "timezone_aware",
+        ),
+        (
+            _single(published_at="21/11/2026"),
+            ["body", "single", "published_at"],
+            "datetime_from_date_parsing",
+        ),
     ],
     "batch": [
-        (lambda: {"items": [item_payload() for _ in range(26)]}, ["body", "batch", "items"],
-         "too_long"),
+        (
+            lambda: {"items": [item_payload() for _ in range(26)]},
+            ["body", "batch", "items"],
+            "too_long",
+        ),
         (_batch(), ["body", "batch", "items"], "too_short"),
-        (_batch(item_payload(item_id="twin"), item_payload(item_id="twin")), ["body", "batch"],
-         "value_error"),
-        (_batch(item_payload(), item_payload(), item_payload(score=2)),
-         ["body", "batch", "items", 2, "score"], "less_than_equal"),
-        (lambda: {"items": [item_payload()], "extra": 1}, ["body", "batch", "extra"],
-         "extra_forbidden"),
+        (
+            _batch(item_payload(item_id="twin"), item_payload(item_id="twin")),
+            ["body", "batch"],
+            "value_error",
+        ),
+        (
+            _batch(item_payload(), item_payload(), item_payload(score=2)),
+            ["body", "batch", "items", 2, "score"],
+            "less_than_equal",
+        ),
+        (
+            lambda: {"items": [item_payload()], "extra": 1},
+            ["body", "batch", "extra"],
+            "extra_forbidden",
+        ),
     ],
     "body-shape": [
         (lambda: [item_payload()], ["body", "single"], "model_attributes_type"),
@@ -264,8 +309,9 @@ def test_malformed_json_is_422(dashboard: TestClient, seeded: Snapshot) -> None:
         [error] = response.json()["detail"]
         assert error["loc"][0] == "body", content
         assert snapshot(dashboard) == seeded, content
-    response = dashboard.post(ITEMS, content="{bad json}",
-                              headers={**KEY, "Content-Type": "application/json"})
+    response = dashboard.post(
+        ITEMS, content="{bad json}", headers={**KEY, "Content-Type": "application/json"}
+    )
     assert response.json()["detail"][0]["type"] == "json_invalid"
 
 
@@ -275,8 +321,9 @@ def test_bare_nan_number_is_422(dashboard: TestClient, seeded: Snapshot) -> None
     for literal in ("NaN", "Infinity", "-Infinity"):
         content = json.dumps(item_payload(item_id="nan", score=0.5)).replace("0.5", literal)
 
-        response = client.post(ITEMS, content=content,
-                               headers={**KEY, "Content-Type": "application/json"})
+        response = client.post(
+            ITEMS, content=content, headers={**KEY, "Content-Type": "application/json"}
+        )
 
         assert response.status_code == 422, literal
         assert response.json()["detail"][0]["loc"] == ["body", "single", "score"]
@@ -336,7 +383,8 @@ def test_pages_walk_all_items_newest_first(
     """limit=4 over 11 items: 4, 4, 3, no gaps, no repeats, null cursor at the end."""
     pages = walk_pages(dashboard, limit=4)
     assert pages == [
-        ["h-00", "h-01", "h-02", "h-03"], ["h-04", "h-05", "h-06", "h-07"],
+        ["h-00", "h-01", "h-02", "h-03"],
+        ["h-04", "h-05", "h-06", "h-07"],
         ["h-08", "h-09", "h-10"],
     ]
 

@@ -43,20 +43,25 @@ def test_health_503_when_the_items_table_is_gone(
 
 def test_runtime_config_strips_the_trailing_slash(dynamodb: Any) -> None:
     for sse_url, expected in [
-        ("https://abc123.lambda-url.us-east-1.on.aws/", "https://abc123.lambda-url.us-east-1.on.aws"),
+        (
+            "https://abc123.lambda-url.us-east-1.on.aws/",
+            "https://abc123.lambda-url.us-east-1.on.aws",
+        ),
         ("http://127.0.0.1:8001", "http://127.0.0.1:8001"),
         ("", ""),
     ]:
         client = app_with(dynamodb, ENVIRONMENT="dev", SSE_URL=sse_url)
         assert client.get("/api/v2/runtime-config").json() == {
-            "sse_url": expected, "environment": "dev"
+            "sse_url": expected,
+            "environment": "dev",
         }
 
 
 def test_runtime_config_of_the_test_app(dashboard: TestClient) -> None:
     """The fixture's SSE_URL ends in '/'; the page gets it without."""
     assert dashboard.get("/api/v2/runtime-config").json() == {
-        "sse_url": "http://127.0.0.1:8001", "environment": "test"
+        "sse_url": "http://127.0.0.1:8001",
+        "environment": "test",
     }
 
 
@@ -181,8 +186,7 @@ def test_metrics_read_counters_not_items(dashboard: TestClient, services: Servic
     empty = list(operations)
     batch = {"items": [item_payload() for _ in range(25)]}
     dashboard.post("/api/v2/items", json=batch, headers=KEY)
-    dashboard.post("/api/v2/items", json={"items": [item_payload() for _ in range(5)]},
-                   headers=KEY)
+    dashboard.post("/api/v2/items", json={"items": [item_payload() for _ in range(5)]}, headers=KEY)
     operations.clear()
 
     body = dashboard.get("/api/v2/metrics", params={"hours": 168}).json()
@@ -197,8 +201,9 @@ def test_no_scan_on_any_request_path(dashboard: TestClient, services: Services) 
     operations = record_operations(services)
     session = dashboard.post("/api/v2/auth/anonymous").json()
     auth = {"Authorization": f"Bearer {session['token']}"}
-    config = dashboard.post("/api/v2/configurations", json={"name": "n", "tickers": ["AAPL"]},
-                            headers=auth).json()
+    config = dashboard.post(
+        "/api/v2/configurations", json={"name": "n", "tickers": ["AAPL"]}, headers=auth
+    ).json()
     path = f"/api/v2/configurations/{config['config_id']}"
     dashboard.post("/api/v2/items", json=item_payload(), headers=KEY)
     for method, url, body in [
@@ -215,7 +220,11 @@ def test_no_scan_on_any_request_path(dashboard: TestClient, services: Services) 
 
     assert "Scan" not in operations
     assert set(operations) <= {
-        "GetItem", "Query", "BatchGetItem", "TransactWriteItems", "UpdateItem"
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "TransactWriteItems",
+        "UpdateItem",
     }
 
 
@@ -232,8 +241,9 @@ def test_anonymous_session(dashboard: TestClient, services: Services) -> None:
     assert set(body) == {"user_id", "token", "expires_at"}
     assert services.tokens.verify_session(body["token"]) == body["user_id"]
     assert other["user_id"] != body["user_id"]
-    claims = jwt.decode(body["token"], AUTH_SECRET, algorithms=["HS256"],
-                        audience="sentiment:session")
+    claims = jwt.decode(
+        body["token"], AUTH_SECRET, algorithms=["HS256"], audience="sentiment:session"
+    )
     expires_at = datetime.fromisoformat(body["expires_at"])
     assert claims["exp"] == int(expires_at.timestamp())
     assert timedelta(days=6) < expires_at - datetime.now(UTC) <= timedelta(days=7)
@@ -279,9 +289,14 @@ def test_dashboard_page_and_docs(dashboard: TestClient) -> None:
     assert dashboard.get("/docs").status_code == 200
     paths = dashboard.get("/openapi.json").json()["paths"]
     assert {
-        "/health", "/api/v2/runtime-config", "/api/v2/metrics", "/api/v2/items",
-        "/api/v2/auth/anonymous", "/api/v2/configurations",
-        "/api/v2/configurations/{config_id}", "/api/v2/configurations/{config_id}/stream-ticket",
+        "/health",
+        "/api/v2/runtime-config",
+        "/api/v2/metrics",
+        "/api/v2/items",
+        "/api/v2/auth/anonymous",
+        "/api/v2/configurations",
+        "/api/v2/configurations/{config_id}",
+        "/api/v2/configurations/{config_id}/stream-ticket",
     } <= set(paths)
 
 
@@ -290,12 +305,19 @@ def test_no_app_level_cors_unless_configured(dashboard: TestClient, dynamodb: An
     origin = {"Origin": "http://localhost:5173"}
     assert "access-control-allow-origin" not in dashboard.get("/health", headers=origin).headers
 
-    local = app_with(dynamodb, ENVIRONMENT="local",
-                     CORS_ALLOWED_ORIGINS="http://localhost:5173, http://127.0.0.1:8000")
-    preflight = local.options("/api/v2/items", headers={
-        **origin, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "x-api-key, content-type",
-    })
+    local = app_with(
+        dynamodb,
+        ENVIRONMENT="local",
+        CORS_ALLOWED_ORIGINS="http://localhost:5173, http://127.0.0.1:8000",
+    )
+    preflight = local.options(
+        "/api/v2/items",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-api-key, content-type",
+        },
+    )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
     assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
