@@ -57,9 +57,10 @@ export async function request(path, { method = "GET", body, token, signal } = {}
 export const api = {
   runtimeConfig: () => request("/api/v2/runtime-config"),
 
-  metrics: (tickers, signal) =>
-    request(`/api/v2/metrics${tickers ? `?tickers=${tickers.map(encodeURIComponent).join(",")}` : ""}`,
-      { signal }),
+  metrics: (tickers, signal) => {
+    const query = tickers ? `?tickers=${tickers.map(encodeURIComponent).join(",")}` : "";
+    return request(`/api/v2/metrics${query}`, { signal });
+  },
 
   items: ({ limit = 20, ticker } = {}, signal) => {
     const query = new URLSearchParams({ limit: String(limit) });

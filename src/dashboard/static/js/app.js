@@ -69,9 +69,12 @@ class Dashboard {
       try {
         return await api.runtimeConfig();
       } catch (error) {
-        if (attempt === 2) this.notify(`The dashboard API is not answering (${error.message}); retrying.`);
-        this.setConnection(State.RECONNECTING, Date.now() + Math.min(15_000, 500 * 2 ** attempt));
-        await new Promise((resolve) => setTimeout(resolve, Math.min(15_000, 500 * 2 ** attempt)));
+        if (attempt === 2) {
+          this.notify(`The dashboard API is not answering (${error.message}); retrying.`);
+        }
+        const delay = Math.min(15_000, 500 * 2 ** attempt);
+        this.setConnection(State.RECONNECTING, Date.now() + delay);
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
   }
@@ -157,8 +160,13 @@ class Dashboard {
     const global = $("view-global");
     global.setAttribute("aria-pressed", String(activeId === null));
     const chips = this.configs.configs.map((config) => {
-      const chip = h("button", { type: "button", class: "chip", "aria-pressed": String(config.config_id === activeId),
-        "data-testid": "view-config", dataset: { configId: config.config_id } }, config.name);
+      const chip = h("button", {
+        type: "button",
+        class: "chip",
+        "aria-pressed": String(config.config_id === activeId),
+        "data-testid": "view-config",
+        dataset: { configId: config.config_id },
+      }, config.name);
       chip.addEventListener("click", () => this.show(config));
       return chip;
     });
@@ -245,7 +253,8 @@ class Dashboard {
 
   /** Show an error to the user (dismissable, and gone after a while). */
   notify(message) {
-    const close = h("button", { type: "button", class: "toast__close", "aria-label": "Dismiss" }, "×");
+    const close = h("button", { type: "button", class: "toast__close", "aria-label": "Dismiss" },
+      "×");
     const toast = h("div", { class: "toast", "data-testid": "error-toast" },
       h("span", { class: "toast__text" }, message), close);
     const dismiss = () => toast.remove();

@@ -44,19 +44,23 @@ export class HourlyChart {
     });
     for (const tick of ticks) {
       chart.append(
-        svg("line", { class: "chart__grid", x1: PAD.left, x2: width - PAD.right, y1: y(tick), y2: y(tick) }),
-        svg("text", { class: "chart__axis chart__axis--y", x: PAD.left - 8, y: y(tick) }, formatCount(tick)),
+        svg("line", { class: "chart__grid", x1: PAD.left, x2: width - PAD.right,
+          y1: y(tick), y2: y(tick) }),
+        svg("text", { class: "chart__axis chart__axis--y", x: PAD.left - 8, y: y(tick) },
+          formatCount(tick)),
       );
     }
     const labelEvery = slot >= 24 ? 3 : slot >= 9 ? 6 : 12;
     hours.forEach((hour, index) => {
       const start = parseTime(hour.hour);
       const x = PAD.left + index * slot + (slot - barWidth) / 2;
-      const group = svg("g", { class: "chart__bar", "data-testid": "chart-bar", dataset: { total: hour.total } },
+      const group = svg("g",
+        { class: "chart__bar", "data-testid": "chart-bar", dataset: { total: hour.total } },
         svg("title", {}, `${formatHour(start)}: ${hour.total} items (${hour.positive} positive, `
           + `${hour.neutral} neutral, ${hour.negative} negative)`),
         // A full-height hit area so thin bars still show their tooltip.
-        svg("rect", { class: "chart__hit", x: PAD.left + index * slot, y: PAD.top, width: slot, height: plotHeight }));
+        svg("rect", { class: "chart__hit", x: PAD.left + index * slot, y: PAD.top,
+          width: slot, height: plotHeight }));
       let base = 0;
       STACK.forEach((sentiment) => {
         const value = hour[sentiment] || 0;
@@ -72,7 +76,8 @@ export class HourlyChart {
       chart.append(group);
       const fromEnd = hours.length - 1 - index;
       if (fromEnd % labelEvery === 0) {
-        chart.append(svg("text", { class: "chart__axis chart__axis--x", x: x + barWidth / 2, y: HEIGHT - 8 },
+        chart.append(svg("text",
+          { class: "chart__axis chart__axis--x", x: x + barWidth / 2, y: HEIGHT - 8 },
           fromEnd === 0 ? "now" : formatHour(start)));
       }
     });
@@ -101,5 +106,6 @@ function describe(hours, peak) {
   if (!hours.length) return "No hourly data yet";
   const total = hours.reduce((sum, hour) => sum + hour.total, 0);
   const busiest = hours.reduce((best, hour) => (hour.total > best.total ? hour : best), hours[0]);
-  return `${formatCount(total)} items over ${hours.length} hours; busiest hour ${formatHour(parseTime(busiest.hour))} with ${formatCount(peak)}`;
+  return `${formatCount(total)} items over ${hours.length} hours; busiest hour `
+    + `${formatHour(parseTime(busiest.hour))} with ${formatCount(peak)}`;
 }

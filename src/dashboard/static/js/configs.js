@@ -14,7 +14,9 @@ export function parseTickers(text) {
   const invalid = tickers.filter((ticker) => !TICKER.test(ticker));
   if (invalid.length) return { error: `Not a ticker symbol: ${invalid.join(", ")}.` };
   const unique = [...new Set(tickers)];
-  if (unique.length > MAX_TICKERS) return { error: `At most ${MAX_TICKERS} tickers per watch list.` };
+  if (unique.length > MAX_TICKERS) {
+    return { error: `At most ${MAX_TICKERS} tickers per watch list.` };
+  }
   return { tickers: unique };
 }
 
@@ -108,6 +110,10 @@ export class ConfigPanel {
 
   showFormError(message, field) {
     this.formError.textContent = message ? capitalize(message) : "";
+    for (const input of this.form.querySelectorAll("input")) {
+      if (input === field) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
     if (field) field.focus();
   }
 
@@ -165,12 +171,13 @@ export class ConfigPanel {
 
   renderRow(config) {
     const active = config.config_id === this.activeId;
-    const show = h("button", { type: "button", class: "button button--small", "aria-pressed": String(active),
-      "data-testid": "config-show" }, active ? "Showing" : "Show");
+    const show = h("button", { type: "button", class: "button button--small",
+      "aria-pressed": String(active), "data-testid": "config-show" }, active ? "Showing" : "Show");
     const edit = h("button", { type: "button", class: "button button--small button--ghost",
       "data-testid": "config-edit" }, "Edit");
-    const remove = h("button", { type: "button", class: "button button--small button--ghost button--danger",
-      "data-testid": "config-delete" }, "Delete");
+    const remove = h("button", { type: "button",
+      class: "button button--small button--ghost button--danger", "data-testid": "config-delete" },
+    "Delete");
     show.addEventListener("click", () => this.onSelect(config));
     edit.addEventListener("click", () => {
       this.editingId = config.config_id;
@@ -203,7 +210,8 @@ export class ConfigPanel {
   }
 
   renderEditor(config) {
-    const form = h("form", { class: "config-edit", "data-testid": "config-edit-form", novalidate: true },
+    const form = h("form",
+      { class: "config-edit", "data-testid": "config-edit-form", novalidate: true },
       h("label", { class: "field" }, h("span", { class: "field__label" }, "Name"),
         h("input", { name: "name", maxlength: 50, value: config.name, autocomplete: "off",
           "data-testid": "config-edit-name" })),

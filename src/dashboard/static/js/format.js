@@ -40,7 +40,8 @@ export function formatAge(then, now = Date.now()) {
 
 /** "14:00" (24-hour clock) in the viewer's time zone. */
 export function formatHour(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  return new Date(ms).toLocaleTimeString([],
+    { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 /** "21 Nov, 14:05:09" in the viewer's time zone. */

@@ -42,7 +42,8 @@ export class MetricsView {
     for (const element of this.root.querySelectorAll(".unit")) element.textContent = unit;
     setValue(this.find("metric-total"), total, formatCount(total));
     for (const sentiment of SENTIMENTS) {
-      setValue(this.find(`metric-${sentiment}`), metrics[sentiment], formatCount(metrics[sentiment]));
+      const count = metrics[sentiment];
+      setValue(this.find(`metric-${sentiment}`), count, formatCount(count));
       setValue(this.find(`metric-${sentiment}-share`), metrics[sentiment],
         formatShare(metrics[sentiment], total));
     }
@@ -67,7 +68,8 @@ export class MetricsView {
           h("span", { class: "ticker-row__symbol" }, ticker),
           h("span", { class: "ticker-row__bar", "aria-hidden": "true" },
             h("span", { class: "ticker-row__fill", style: `width: ${(count / max) * 100}%` })),
-          h("span", { class: "ticker-row__count", "data-testid": "ticker-count" }, formatCount(count)),
+          h("span", { class: "ticker-row__count", "data-testid": "ticker-count" },
+            formatCount(count)),
         )),
     );
     this.find("tickers-empty").hidden = rows.length > 0;
@@ -86,7 +88,8 @@ function renderDonut(metrics) {
   const circumference = 2 * Math.PI * radius;
   const ring = svg("svg", { class: "donut", viewBox: "0 0 120 120", role: "img",
     "aria-label": metrics
-      ? `Sentiment split: ${SENTIMENTS.map((s) => `${formatShare(metrics[s], total)} ${s}`).join(", ")}`
+      ? `Sentiment split: ${SENTIMENTS.map((s) => `${formatShare(metrics[s], total)} ${s}`)
+        .join(", ")}`
       : "No data yet" },
   svg("circle", { class: "donut__track", cx: 60, cy: 60, r: radius }));
   let offset = 0;
@@ -107,7 +110,8 @@ function renderDonut(metrics) {
   }
   ring.append(
     svg("text", { class: "donut__total", x: 60, y: 60 }, metrics ? formatCount(total) : "—"),
-    svg("text", { class: "donut__caption", x: 60, y: 78 }, metrics && metrics.tickers ? "mentions" : "items"),
+    svg("text", { class: "donut__caption", x: 60, y: 78 },
+      metrics && metrics.tickers ? "mentions" : "items"),
   );
   const legend = h("ul", { class: "distribution__legend" },
     SENTIMENTS.map((sentiment) =>

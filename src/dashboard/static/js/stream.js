@@ -31,11 +31,14 @@ const DEFAULTS = {
   healthyAfterMs: 2_000,
 };
 
-/** The delay before reconnect attempt ``failures`` (1, 2, ...): 0.5 s doubling to 15 s, ±20 %. */
+/**
+ * The delay before reconnect attempt ``failures`` (1, 2, ...): 0.5 s doubling, ±20 % jitter so
+ * clients that lost the same server do not return as a herd, never over 15 s.
+ */
 export function backoffDelay(failures, options = DEFAULTS, random = Math.random) {
   const { minDelayMs, maxDelayMs, jitter } = { ...DEFAULTS, ...options };
   const base = Math.min(maxDelayMs, minDelayMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(base * (1 + jitter * (2 * random() - 1)));
+  return Math.min(maxDelayMs, Math.round(base * (1 + jitter * (2 * random() - 1))));
 }
 
 /** ``url`` with ``last_event_id`` set (or left alone when there is no id yet). */
@@ -52,12 +55,14 @@ export class ResilientStream {
    * @param {(lastEventId: string|null) => Promise<string>} options.url  builds each attempt's URL
    * @param {string[]} options.events  event types to listen for
    * @param {(type: string, data: any, id: string) => void} options.onEvent
-   * @param {(state: string, info: {failures: number, retryAt: number|null}) => void} options.onState
+   * @param {(state: string, info: {failures: number, retryAt: number|null}) => void}
+   *   options.onState
    * @param {(info: {resumed: boolean}) => void} [options.onOpen]  first event of each connection
    * @param {(error: Error) => void} [options.onUrlError]  building the URL failed
+   * @param {typeof EventSource} [options.eventSource]  the EventSource class (tests swap it)
    */
   constructor(options) {
-    this.options = { ...DEFAULTS, ...options };
+    this.options = { ...DEFAULTS, eventSource: window.EventSource, ...options };
     this.source = null;
     this.generation = 0;
     this.failures = 0;
@@ -111,7 +116,7 @@ export class ResilientStream {
     }
     if (generation !== this.generation || !this.running) return;
 
-    const source = new EventSource(url);
+    const source = new this.options.eventSource(url);
     this.source = source;
     this.lastHeartbeatAt = null;
     this.openedAt = null;
