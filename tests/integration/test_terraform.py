@@ -38,8 +38,7 @@ from tests.utils.terraform import (  # noqa: E402
     require_terraform,
 )
 
-# The shared session fixture `applied_terraform` (and its teardown) lives there.
-pytest_plugins = ["tests.utils.terraform"]
+# The shared session fixture `applied_terraform` (and its teardown) is loaded by tests/conftest.py.
 pytestmark = [pytest.mark.terraform, pytest.mark.timeout(600)]
 
 TOOLS_VENV = Path(os.environ.get("TOOLS_VENV", ROOT / ".venv-tools"))
