@@ -6,12 +6,24 @@ from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
 
 from dashboard.routes import auth, configurations, health, items, metrics
 from sentiment.observability import Observability, create_observability
 from sentiment.services import Services, build_services
 from sentiment.settings import Settings
 from sentiment.web import install_common
+
+
+class PageFiles(StaticFiles):
+    """The page's files, revalidated on every load so a deploy never mixes old and new modules
+    (they are small, and ETags make an unchanged file a 304)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def create_app(
@@ -34,5 +46,5 @@ def create_app(
     for module in (health, metrics, items, auth, configurations):
         app.include_router(module.router)
     static = files("dashboard") / "static"
-    app.mount("/", StaticFiles(directory=str(static), html=True), name="static")
+    app.mount("/", PageFiles(directory=str(static), html=True), name="static")
     return app

@@ -323,3 +323,13 @@ def test_no_app_level_cors_unless_configured(dashboard: TestClient, dynamodb: An
     assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
     other = local.get("/health", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_page_files_are_revalidated_on_every_load(dashboard: TestClient) -> None:
+    """A deploy must never leave a browser mixing cached and new page modules."""
+    for path in ("/", "/js/app.js", "/styles.css"):
+        response = dashboard.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "no-cache", path
+        assert response.headers["etag"], path
+    assert "<title>" in dashboard.get("/").text
