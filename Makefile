@@ -12,7 +12,7 @@ LAMBDA_PYTHON_VERSION ?= 3.12
 LAMBDA_ARCH ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt typecheck unit integration e2e e2e-remote coverage package tools \
+.PHONY: help run test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
 	tf-check workflow-lint clean
 
 help: ## Show the targets
@@ -33,9 +33,14 @@ run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both
 
 test: lint typecheck tools ## Lint, type-check and run every test layer with a coverage report
 	@rm -f .coverage .coverage.*
-	$(PYTEST) tests --ignore=tests/e2e --cov --cov-report=
+	$(PYTEST) tests/unit tests/integration --cov --cov-report=
+	@# Its own process: sync Playwright keeps an event loop running in the main thread.
+	$(PYTEST) tests/browser --cov --cov-append --cov-report=
 	@$(MAKE) --no-print-directory coverage
 	@$(MAKE) --no-print-directory e2e
+
+browser: $(STAMP) ## Playwright driving Chromium against the local stack
+	$(PYTEST) tests/browser
 
 unit: $(STAMP) ## Fast in-process tests (moto mock_aws)
 	$(PYTEST) tests/unit
