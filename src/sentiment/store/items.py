@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -173,17 +174,24 @@ class ItemStore:
     def _buckets_with_matches(
         self, buckets: list[str], ticker: str | None, sentiment: str | None
     ) -> Iterator[str]:
-        """The buckets worth querying, newest first: the first always, then (only if the page
-        is not full yet) those whose hour counter shows a matching item, so a sparse filter
-        costs two BatchGetItems instead of a Query per empty hour."""
+        """The buckets worth querying, newest first: the first always, then (only while the
+        page is not full) those whose hour counter shows a matching item. Counters are read in
+        growing chunks, so a sparse filter costs a few BatchGetItems instead of a Query per
+        empty hour, and a busy feed reads a dozen counter rows at most."""
         if not buckets:
             return
         yield buckets[0]
-        rows = self._counters.read([bucket_counter_id(b) for b in buckets[1:]])
         tickers = [ticker] if ticker else None
-        for bucket in buckets[1:]:
-            if rows[bucket_counter_id(bucket)].count(sentiment, tickers=tickers) > 0:
-                yield bucket
+        rest, start = buckets[1:], 0
+        for size in itertools.chain([12], itertools.repeat(100)):
+            chunk = rest[start : start + size]
+            if not chunk:
+                return
+            start += size
+            rows = self._counters.read([bucket_counter_id(b) for b in chunk])
+            for bucket in chunk:
+                if rows[bucket_counter_id(bucket)].count(sentiment, tickers=tickers) > 0:
+                    yield bucket
 
     def _query(
         self,
