@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi.sse import ServerSentEvent
+from fastapi.sse import ServerSentEvent, format_sse_event
 from pydantic import BaseModel
 
 from sentiment.models import Item, Metrics
@@ -54,4 +54,14 @@ def closing(position: Position, reason: str) -> ServerSentEvent:
     """Not an event (no data): it moves the client's last event id and asks for a quick retry."""
     return ServerSentEvent(
         comment=f"closing: {reason}", id=position.encode(), retry=CLOSING_RETRY_MS
+    )
+
+
+def encode(event: ServerSentEvent) -> bytes:
+    """The wire bytes of one event, framed by FastAPI's own SSE formatter (data as JSON)."""
+    data = event.raw_data
+    if data is None and isinstance(event.data, BaseModel):
+        data = event.data.model_dump_json()
+    return format_sse_event(
+        data_str=data, event=event.event, id=event.id, retry=event.retry, comment=event.comment
     )

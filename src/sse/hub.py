@@ -50,8 +50,9 @@ class Subscriber:
         self._buffer: list[Item] = []
         self._waiter: asyncio.Future[None] | None = None
 
-    def wants(self, item: Item) -> bool:
-        if item_position(item) <= self.start:
+    def wants(self, item: Item, position: Position | None = None) -> bool:
+        """``position`` is the item's, when the caller has it already (the hub, once per item)."""
+        if (position or item_position(item)) <= self.start:
             return False
         return self.tickers is None or not self.tickers.isdisjoint(item.tickers)
 
@@ -174,9 +175,9 @@ class Hub:
         for item in items:
             if item.item_id in self._seen:
                 continue
-            self._seen[item.item_id] = item_position(item)
+            position = self._seen[item.item_id] = item_position(item)
             for subscriber in self._subscribers:
-                if subscriber.wants(item):
+                if subscriber.wants(item, position):
                     subscriber.offer(item)
 
     def _forget_before(self, floor: Position) -> None:
