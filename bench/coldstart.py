@@ -1,0 +1,339 @@
+"""Cold start of the packaged zips under a bare python3.12, as in the packaging smoke test
+(tests/integration/test_packaging.py): each zip unpacked into an empty folder, boto3 from a
+separate "runtime" folder standing in for /var/runtime, nothing from .venv.
+
+- dashboard: ``python3.12 -I -S -B runner.py`` imports ``dashboard.handler`` and answers one
+  Function URL 2.0 ``/health`` event (which reads DynamoDB: a moto server on loopback); the time
+  is from spawning the process until its response line is read;
+- sse: ``run.sh`` (``$PYTHON`` = python3.12 -S -B) until ``GET /health`` answers 200;
+- floor: ``python3.12 -I -S -B -c "import fastapi, boto3"`` with the same paths.
+
+``-B``: Lambda's /var/task is read-only and the zips ship no ``.pyc``, so every cold start
+compiles the zip's modules; the runtime folder is compiled once beforehand (a runtime image
+ships its own bytecode). A variant with the zips' modules precompiled shows what shipping
+``.pyc`` would save. ``-X importtime`` of the dashboard runner names the heaviest imports.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import BUILD, ROOT, say
+
+LAMBDA_PYTHON = "3.12"
+RATIO_TARGET = 1.5
+MAX_ZIP_BYTES = 20_000_000
+RUNNER = """
+import json, sys
+task, runtime, event_path = sys.argv[1:4]
+sys.path[:0] = [task, runtime]
+
+class Context:
+    function_name = "dashboard"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:dashboard"
+    aws_request_id = "cold-start"
+    def get_remaining_time_in_millis(self):
+        return 30_000
+
+import time
+started = time.perf_counter()
+from dashboard.handler import handler
+imported = time.perf_counter()
+response = handler(json.load(open(event_path)), Context())
+answered = time.perf_counter()
+# status, then the import phase and the first invocation (app build + /health), in ms
+print(response["statusCode"], round((imported - started) * 1000, 1),
+      round((answered - imported) * 1000, 1), flush=True)
+"""
+
+
+def bare_python() -> str | None:
+    """A real python3.12 binary (not a pyenv shim, not .venv): $LAMBDA_SMOKE_PYTHON, PATH, pyenv."""
+    candidates = [os.environ.get("LAMBDA_SMOKE_PYTHON"), shutil.which(f"python{LAMBDA_PYTHON}")]
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv}/versions/{LAMBDA_PYTHON}.*/bin/python{LAMBDA_PYTHON}"))
+    for candidate in candidates:
+        if (
+            candidate
+            and os.access(candidate, os.X_OK)
+            and ".venv" not in candidate
+            and "/shims/" not in candidate
+        ):
+            return candidate
+    return None
+
+
+def unpack(archive: Path, destination: Path) -> Path:
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as zipped:
+        for info in zipped.infolist():
+            path = zipped.extract(info, destination)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(path, mode)
+    return destination
+
+
+def runtime_dir(python: str) -> Path:
+    """boto3 as the Lambda runtime provides it, built by scripts/package.py (cached wheels)."""
+    runtime = BUILD / "runtime"
+    if not (runtime / "boto3").is_dir():
+        subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "python"),
+                str(ROOT / "scripts" / "package.py"),
+                "--python-version",
+                LAMBDA_PYTHON,
+                "--runtime-dir",
+                str(runtime),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        subprocess.run(
+            [python, "-m", "compileall", "-q", "-j", "0", str(runtime)], check=False, timeout=600
+        )
+    return runtime
+
+
+def environment(endpoint: str, runtime: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(runtime.parent),
+        "LANG": "C.UTF-8",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "ENVIRONMENT": "local",
+        "AUTH_SECRET": "cold-start-auth-secret-" + "x" * 32,
+        "INGEST_API_KEY": "cold-start-ingest-key",
+        "SSE_URL": "https://sse.example.invalid",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+def time_until_line(
+    command: list[str], env: dict[str, str], cwd: Path, phases: list[list[float]] | None = None
+) -> float:
+    """Seconds from spawning ``command`` until it prints its first line (its response)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = process.stdout.readline() if process.stdout else ""
+    elapsed = time.perf_counter() - started
+    _, errors = process.communicate(timeout=60)
+    if process.returncode != 0 or not line.strip():
+        raise RuntimeError(f"{command[:3]} failed ({process.returncode}): {errors[-2000:]}")
+    status, *extra = line.split()
+    if status not in ("200", "ok"):
+        raise RuntimeError(f"unexpected response {line!r}")
+    if phases is not None:
+        phases.append([float(x) for x in extra])
+    return elapsed
+
+
+def time_until_healthy(command: list[str], env: dict[str, str], cwd: Path, port: int) -> float:
+    """Seconds from spawning run.sh until ``GET /health`` answers 200."""
+    url = f"http://127.0.0.1:{port}/health"
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"run.sh exited: {process.stderr.read()[-2000:]!r}")  # type: ignore[union-attr]
+            if time.perf_counter() - started > 60:
+                raise RuntimeError("run.sh did not answer /health within 60 s")
+            time.sleep(0.005)
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=15)
+
+
+def import_profile(
+    python: str, runner: Path, task: Path, runtime: Path, event: Path, env: dict[str, str]
+) -> dict[str, float]:
+    """Import time of the dashboard runner by top-level package (``-X importtime`` self times
+    summed), heaviest first, in ms."""
+    command = [python, "-I", "-S", "-B", "-X", "importtime", str(runner)]
+    result = subprocess.run(
+        [*command, str(task), str(runtime), str(event)],
+        env=env,
+        cwd=task,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    by_package: dict[str, int] = {}
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        own, _cumulative, name = line[len("import time:") :].split("|", 2)
+        package = name.strip().split(".")[0]
+        by_package[package] = by_package.get(package, 0) + int(own)
+    ranked = sorted(by_package.items(), key=lambda kv: -kv[1])
+    return {name: round(us / 1000, 1) for name, us in ranked[:15]}
+
+
+def measure(python: str, reps: int, precompiled: bool) -> dict[str, Any]:
+    import boto3
+    from tests.utils.lambda_events import function_url_event
+    from tests.utils.moto_server import moto_server
+    from tests.utils.processes import free_port
+
+    from sentiment.settings import Settings
+    from sentiment.store.tables import create_tables
+
+    work = BUILD / "coldstart"
+    work.mkdir(parents=True, exist_ok=True)
+    runtime = runtime_dir(python)
+    tasks = {
+        name: unpack(ROOT / "dist" / f"{name}.zip", work / name) for name in ("dashboard", "sse")
+    }
+    if precompiled:
+        for task in tasks.values():
+            subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(task)], check=True)
+    runner = work / "runner.py"
+    runner.write_text(RUNNER)
+    event = work / "health-event.json"
+    event.write_text(json.dumps(function_url_event("GET", "/health")))
+    wrapper = work / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec "{python}" -S -B "$@"\n')
+    wrapper.chmod(0o755)
+    times: dict[str, list[float]] = {
+        "floor_dashboard": [],
+        "dashboard": [],
+        "floor_sse": [],
+        "sse": [],
+    }
+    phases: list[list[float]] = []
+    with moto_server() as endpoint:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        create_tables(client, Settings(ENVIRONMENT="local"))
+        env = environment(endpoint, runtime)
+        for rep in range(reps):
+            for name, task in tasks.items():
+                floor = (
+                    f"import sys; sys.path[:0] = [{str(task)!r}, {str(runtime)!r}]; "
+                    "import fastapi, boto3; print('ok', flush=True)"
+                )
+                times[f"floor_{name}"].append(
+                    time_until_line([python, "-I", "-S", "-B", "-c", floor], env, task)
+                )
+                if name == "dashboard":
+                    command = [
+                        python,
+                        "-I",
+                        "-S",
+                        "-B",
+                        str(runner),
+                        str(task),
+                        str(runtime),
+                        str(event),
+                    ]
+                    times[name].append(time_until_line(command, env, task, phases))
+                else:
+                    port = free_port()
+                    sse_env = {
+                        **env,
+                        "PYTHON": str(wrapper),
+                        "PYTHONPATH": str(runtime),
+                        "PORT": str(port),
+                    }
+                    times[name].append(
+                        time_until_healthy([str(task / "run.sh")], sse_env, task, port)
+                    )
+            say(
+                f"coldstart{' (precompiled)' if precompiled else ''}: rep {rep + 1}/{reps}: "
+                + ", ".join(f"{k} {v[-1] * 1000:.0f} ms" for k, v in times.items())
+            )
+        imports = import_profile(python, runner, tasks["dashboard"], runtime, event, env)
+    medians = {k: round(statistics.median(v) * 1000, 1) for k, v in times.items()}
+    return {
+        "median_ms": medians,
+        "all_ms": {k: [round(x * 1000, 1) for x in v] for k, v in times.items()},
+        "ratio": {
+            "dashboard": round(medians["dashboard"] / medians["floor_dashboard"], 2),
+            "sse": round(medians["sse"] / medians["floor_sse"], 2),
+        },
+        "dashboard_phases_median_ms": {
+            "imports": round(statistics.median(p[0] for p in phases), 1),
+            "first_invocation": round(statistics.median(p[1] for p in phases), 1),
+        },
+        "dashboard_import_ms_by_package": imports,
+    }
+
+
+def run(full: bool) -> dict[str, Any]:
+    python = bare_python()
+    if python is None:
+        return {
+            "skipped": f"no python{LAMBDA_PYTHON} found "
+            "(set LAMBDA_SMOKE_PYTHON, or install it with pyenv)"
+        }
+    missing = [n for n in ("dashboard", "sse") if not (ROOT / "dist" / f"{n}.zip").exists()]
+    if missing:
+        return {"skipped": f"dist/{missing[0]}.zip is missing: run make package first"}
+    sizes = {n: (ROOT / "dist" / f"{n}.zip").stat().st_size for n in ("dashboard", "sse")}
+    newest_source = max(p.stat().st_mtime for p in (ROOT / "src").rglob("*.py"))
+    stale = [n for n in sizes if (ROOT / "dist" / f"{n}.zip").stat().st_mtime < newest_source]
+    if stale:
+        say(
+            f"coldstart: warning: dist/{stale[0]}.zip is older than src/ (make package rebuilds it)"
+        )
+    version = subprocess.run([python, "-V"], capture_output=True, text=True).stdout.strip()
+    say(
+        f"coldstart: {version} ({python}); zips: "
+        + ", ".join(f"{n} {s / 1e6:.2f} MB" for n, s in sizes.items())
+    )
+    reps = 7 if full else 3
+    result: dict[str, Any] = {
+        "python": version,
+        "zip_bytes": sizes,
+        "zips_older_than_src": stale,
+        "as_shipped": measure(python, reps, precompiled=False),
+        "precompiled": measure(python, reps if full else 2, precompiled=True),
+    }
+    ratios = result["as_shipped"]["ratio"]
+    result["met"] = {
+        "dashboard": ratios["dashboard"] <= RATIO_TARGET,
+        "sse": ratios["sse"] <= RATIO_TARGET,
+        "sizes": all(size < MAX_ZIP_BYTES for size in sizes.values()),
+    }
+    return result
