@@ -8,15 +8,16 @@ separate "runtime" folder standing in for /var/runtime, nothing from .venv.
 - sse: ``run.sh`` (``$PYTHON`` = python3.12 -S -B) until ``GET /health`` answers 200;
 - floor: ``python3.12 -I -S -B -c "import fastapi, boto3"`` with the same paths.
 
-``-B``: Lambda's /var/task is read-only and the zips ship no ``.pyc``, so every cold start
-compiles the zip's modules; the runtime folder is compiled once beforehand (a runtime image
-ships its own bytecode). A variant with the zips' modules precompiled shows what shipping
-``.pyc`` would save. ``-X importtime`` of the dashboard runner names the heaviest imports.
+``-B``: Lambda's /var/task is read-only, so nothing may be written; the zips ship
+unchecked-hash ``.pyc`` compiled by ``make package`` (when it found the runtime's Python), and
+the runtime folder is compiled once beforehand (a runtime image ships its own bytecode). A
+"sources only" variant deletes the zips' ``__pycache__`` folders after unpacking: what the
+bytecode saves (the floor then compiles fastapi too). ``-X importtime`` of the dashboard
+runner names the heaviest imports.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -27,6 +28,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from scripts.package import runtime_python
 
 from bench.common import BUILD, ROOT, say
 
@@ -56,22 +59,6 @@ answered = time.perf_counter()
 print(response["statusCode"], round((imported - started) * 1000, 1),
       round((answered - imported) * 1000, 1), flush=True)
 """
-
-
-def bare_python() -> str | None:
-    """A real python3.12 binary (not a pyenv shim, not .venv): $LAMBDA_SMOKE_PYTHON, PATH, pyenv."""
-    candidates = [os.environ.get("LAMBDA_SMOKE_PYTHON"), shutil.which(f"python{LAMBDA_PYTHON}")]
-    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv}/versions/{LAMBDA_PYTHON}.*/bin/python{LAMBDA_PYTHON}"))
-    for candidate in candidates:
-        if (
-            candidate
-            and os.access(candidate, os.X_OK)
-            and ".venv" not in candidate
-            and "/shims/" not in candidate
-        ):
-            return candidate
-    return None
 
 
 def unpack(archive: Path, destination: Path) -> Path:
@@ -205,7 +192,7 @@ def import_profile(
     return {name: round(us / 1000, 1) for name, us in ranked[:15]}
 
 
-def measure(python: str, reps: int, precompiled: bool) -> dict[str, Any]:
+def measure(python: str, reps: int, sources_only: bool) -> dict[str, Any]:
     import boto3
     from tests.utils.lambda_events import function_url_event
     from tests.utils.moto_server import moto_server
@@ -220,9 +207,10 @@ def measure(python: str, reps: int, precompiled: bool) -> dict[str, Any]:
     tasks = {
         name: unpack(ROOT / "dist" / f"{name}.zip", work / name) for name in ("dashboard", "sse")
     }
-    if precompiled:
+    if sources_only:
         for task in tasks.values():
-            subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(task)], check=True)
+            for cache in list(task.rglob("__pycache__")):
+                shutil.rmtree(cache)
     runner = work / "runner.py"
     runner.write_text(RUNNER)
     event = work / "health-event.json"
@@ -280,7 +268,7 @@ def measure(python: str, reps: int, precompiled: bool) -> dict[str, Any]:
                         time_until_healthy([str(task / "run.sh")], sse_env, task, port)
                     )
             say(
-                f"coldstart{' (precompiled)' if precompiled else ''}: rep {rep + 1}/{reps}: "
+                f"coldstart{' (sources only)' if sources_only else ''}: rep {rep + 1}/{reps}: "
                 + ", ".join(f"{k} {v[-1] * 1000:.0f} ms" for k, v in times.items())
             )
         imports = import_profile(python, runner, tasks["dashboard"], runtime, event, env)
@@ -301,11 +289,11 @@ def measure(python: str, reps: int, precompiled: bool) -> dict[str, Any]:
 
 
 def run(full: bool) -> dict[str, Any]:
-    python = bare_python()
+    python = runtime_python(LAMBDA_PYTHON)
     if python is None:
         return {
             "skipped": f"no python{LAMBDA_PYTHON} found "
-            "(set LAMBDA_SMOKE_PYTHON, or install it with pyenv)"
+            "(set LAMBDA_RUNTIME_PYTHON, or install it with pyenv)"
         }
     missing = [n for n in ("dashboard", "sse") if not (ROOT / "dist" / f"{n}.zip").exists()]
     if missing:
@@ -327,8 +315,8 @@ def run(full: bool) -> dict[str, Any]:
         "python": version,
         "zip_bytes": sizes,
         "zips_older_than_src": stale,
-        "as_shipped": measure(python, reps, precompiled=False),
-        "precompiled": measure(python, reps if full else 2, precompiled=True),
+        "as_shipped": measure(python, reps, sources_only=False),
+        "sources_only": measure(python, reps if full else 2, sources_only=True),
     }
     ratios = result["as_shipped"]["ratio"]
     result["met"] = {

@@ -10,7 +10,13 @@ the Lambda Python runtime provides them (see docs/deploy.md).
 
 The same inputs give the same bytes: entries are sorted, timestamps fixed (1980-01-01),
 permissions fixed (0644, run.sh 0755), and nothing that varies between installs is kept
-(``__pycache__``, ``*.pyc``, console scripts, ``RECORD``/``INSTALLER``/``direct_url.json``).
+(installed bytecode, console scripts, ``RECORD``/``INSTALLER``/``direct_url.json``).
+
+Bytecode is compiled afresh by the runtime's own Python (``python3.12`` for 3.12, found on
+PATH, in pyenv, or at ``$LAMBDA_RUNTIME_PYTHON``) as unchecked-hash ``.pyc``: /var/task is
+read-only, so without it every cold start compiles every module (about 45% of a cold start,
+bench/README.md). Without that interpreter, or with ``--no-bytecode``, the zips ship sources
+only.
 
 Downloaded wheels and the installed dependency trees are cached under ``build/package``;
 a second build does not touch the network.
@@ -23,6 +29,7 @@ a second build does not touch the network.
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import json
 import os
@@ -48,8 +55,8 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
 EXEC_MODE = 0o100755
 # Files an install writes that differ between installs of the same wheel, or are useless on
-# Lambda: bytecode (Lambda compiles into /tmp-less memory at import), console scripts with a
-# build-machine shebang, and pip's bookkeeping.
+# Lambda: bytecode (compiled afresh, see bytecode()), console scripts with a build-machine
+# shebang, and pip's bookkeeping.
 SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
 SKIP_DIST_INFO = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
@@ -219,6 +226,56 @@ def lf_script(path: Path) -> bytes:
     return data
 
 
+def runtime_python(version: str) -> str | None:
+    """A real ``python<version>`` binary (not a pyenv shim, not a virtualenv):
+    ``$LAMBDA_RUNTIME_PYTHON``, then PATH, then pyenv's versions."""
+    candidates = [os.environ.get("LAMBDA_RUNTIME_PYTHON"), shutil.which(f"python{version}")]
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"))
+    for candidate in candidates:
+        if (
+            candidate
+            and os.access(candidate, os.X_OK)
+            and ".venv" not in candidate
+            and "/shims/" not in candidate
+        ):
+            return candidate
+    return None
+
+
+def bytecode(entries: list[Entry], python: str) -> list[Entry]:
+    """``__pycache__`` entries for every module, compiled by the runtime's Python.
+
+    Unchecked-hash pycs are used without looking at the source's mtime (the zip fixes every
+    mtime to 1980); compiling a copy under one fixed name (/var/task) with a fixed hash seed
+    gives the same bytes on every build.
+    """
+    with tempfile.TemporaryDirectory(prefix="bytecode-") as scratch:
+        root = Path(scratch)
+        for entry in entries:
+            if entry.name.endswith(".py"):
+                path = root / entry.name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(entry.read())
+        command = [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
+        command += ["-s", str(root), "-p", "/var/task", str(root)]
+        compiled = subprocess.run(  # noqa: S603 - a located interpreter, fixed arguments
+            command,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        if compiled.returncode != 0:
+            raise SystemExit(
+                f"compiling with {python} failed (--no-bytecode skips it):\n{compiled.stdout}"
+            )
+        return [
+            Entry(path.relative_to(root).as_posix(), None, path.read_bytes())
+            for path in sorted(root.rglob("*.pyc"))
+        ]
+
+
 def entries_for(function: str, site: Path, src: Path = SRC) -> list[Entry]:
     found: dict[str, Entry] = {}
 
@@ -304,8 +361,13 @@ def build(function: str, args: argparse.Namespace) -> Path:
         quiet=not args.verbose,
     )
     log(f"{function}: bundles {', '.join(installed_versions(site))}")
+    entries = entries_for(function, site, args.src)
+    if args.python:
+        compiled = bytecode(entries, args.python)
+        log(f"{function}: compiled {len(compiled)} modules with {args.python} (unchecked-hash)")
+        entries = sorted(entries + compiled, key=lambda entry: entry.name)
     destination = args.dist / f"{function}.zip"
-    count, unzipped = write_zip(entries_for(function, site, args.src), destination)
+    count, unzipped = write_zip(entries, destination)
     zipped = destination.stat().st_size
     log(
         f"{function}: wrote {display(destination)} - {count} files, {mb(zipped)} zipped, "
@@ -392,6 +454,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="instead of building, install what the Lambda runtime provides (boto3) into DIR",
     )
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="ship sources only (default: compile .pyc with the runtime's Python when found)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
     args = parser.parse_args(argv)
     if not re.fullmatch(r"3\.\d{1,2}", args.python_version):
@@ -412,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.runtime_dir:
         runtime_dir(args)
         return 0
+    args.python = None if args.no_bytecode else runtime_python(args.python_version)
+    if not args.python and not args.no_bytecode:
+        log(
+            f"bytecode: no python{args.python_version} found (PATH, pyenv, "
+            "$LAMBDA_RUNTIME_PYTHON): the zips ship sources only, so cold starts compile them"
+        )
     for function in args.functions:
         build(function, args)
     return 0

@@ -16,7 +16,6 @@ from scratch must give byte-identical zips. Select with ``pytest -k packaging`` 
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -34,6 +33,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from scripts.package import runtime_python
 
 from sentiment.settings import Settings
 from sentiment.store.tables import create_tables
@@ -52,23 +52,6 @@ AUTH_PARAM = f"/{ENVIRONMENT}/sentiment/auth-secret"
 INGEST_PARAM = f"/{ENVIRONMENT}/sentiment/ingest-api-key"
 INGEST_KEY = "smoke-test-ingest-key"
 MAX_ZIP_BYTES = 20_000_000
-
-
-def bare_python() -> str | None:
-    """A python3.12 without the project on its path: $LAMBDA_SMOKE_PYTHON, PATH, or pyenv."""
-    candidates = [os.environ.get("LAMBDA_SMOKE_PYTHON"), shutil.which(f"python{LAMBDA_PYTHON}")]
-    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv}/versions/{LAMBDA_PYTHON}.*/bin/python{LAMBDA_PYTHON}"))
-    for candidate in candidates:
-        # pyenv shims resolve through the environment's pyenv settings; use real binaries.
-        if (
-            candidate
-            and os.access(candidate, os.X_OK)
-            and ".venv" not in candidate
-            and "/shims/" not in candidate
-        ):
-            return candidate
-    return None
 
 
 @dataclass(frozen=True)
@@ -102,11 +85,11 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
 
 @pytest.fixture(scope="session")
 def python() -> str:
-    found = bare_python()
+    found = runtime_python(LAMBDA_PYTHON)
     if found is None:
         pytest.skip(
-            f"no python{LAMBDA_PYTHON} found (set LAMBDA_SMOKE_PYTHON, or install it with pyenv): "
-            "running the zips needs the Lambda runtime's Python version"
+            f"no python{LAMBDA_PYTHON} found (set LAMBDA_RUNTIME_PYTHON, or install it with "
+            "pyenv): running the zips needs the Lambda runtime's Python version"
         )
     return found
 
@@ -122,6 +105,10 @@ def unpack(archive: Path, destination: Path) -> Path:
             if mode:
                 os.chmod(path, mode)
     return destination
+
+
+def files_under(directory: Path) -> set[str]:
+    return {path.relative_to(directory).as_posix() for path in directory.rglob("*")}
 
 
 def sha256(path: Path) -> str:
@@ -202,10 +189,9 @@ def test_zip_layout(artifacts: Artifacts) -> None:
         }
         assert f"{own}/__init__.py" in names
         assert "sentiment/store/__init__.py" in names
+        assert_bytecode(names, zipped_pycs(archive))
         for info in infos:
             assert info.date_time == (1980, 1, 1, 0, 0, 0), info.filename
-            assert "__pycache__" not in info.filename
-            assert not info.filename.endswith(".pyc")
             assert not info.filename.endswith((".dist-info/RECORD", "direct_url.json"))
             expected = 0o100755 if info.filename.endswith("run.sh") else 0o100644
             assert info.external_attr >> 16 == expected, info.filename
@@ -216,6 +202,35 @@ def test_zip_layout(artifacts: Artifacts) -> None:
         assert script.startswith(b"#!/bin/sh\n")
         assert b"\r" not in script
         assert zipped.getinfo("run.sh").external_attr >> 16 == 0o100755
+
+
+def zipped_pycs(archive: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(archive) as zipped:
+        return {name: zipped.read(name)[:16] for name in zipped.namelist() if name.endswith(".pyc")}
+
+
+def assert_bytecode(names: list[str], pyc_headers: dict[str, bytes]) -> None:
+    """With the runtime's Python on this machine, every module ships one unchecked-hash pyc
+    for exactly that Python, beside its source; without it, no bytecode at all."""
+    cache_tag = f"cpython-{LAMBDA_PYTHON.replace('.', '')}"
+    modules = {name for name in names if name.endswith(".py")}
+    if runtime_python(LAMBDA_PYTHON) is None:
+        assert not pyc_headers
+        return
+    expected = {
+        "/".join(
+            [
+                *module.split("/")[:-1],
+                "__pycache__",
+                f"{module.split('/')[-1][:-3]}.{cache_tag}.pyc",
+            ]
+        )
+        for module in modules
+    }
+    assert set(pyc_headers) == expected
+    for name, header in pyc_headers.items():
+        # PEP 552: after the magic number, flags 0b01 = hash-based, source never checked.
+        assert int.from_bytes(header[4:8], "little") == 0b01, name
 
 
 def test_builder_reports_sizes(artifacts: Artifacts) -> None:
@@ -302,6 +317,7 @@ def test_dashboard_handler_answers_function_url_events(
     events_path = tmp_path / "runner" / "events.json"
     events_path.write_text(json.dumps([{"event": e, "context": context_fields()} for e in events]))
     output = tmp_path / "runner" / "output.json"
+    shipped = files_under(task)
 
     result = subprocess.run(
         [
@@ -322,6 +338,8 @@ def test_dashboard_handler_answers_function_url_events(
     )
 
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    # /var/task is read-only: the shipped bytecode must be used as is, nothing written beside it.
+    assert files_under(task) == shipped
     report = json.loads(output.read_text())
     origins = report["origins"]
     for name in ("dashboard", "sentiment", "fastapi", "mangum", "pydantic_core"):
