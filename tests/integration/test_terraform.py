@@ -345,7 +345,6 @@ def test_terraform_output_json(applied_terraform: AppliedTerraform) -> None:
     assert outputs["items_table_name"] == f"{ENVIRONMENT}-sentiment-items"
     assert outputs["counters_table_name"] == f"{ENVIRONMENT}-sentiment-counters"
     assert outputs["configurations_table_name"] == f"{ENVIRONMENT}-sentiment-configurations"
-    assert applied_terraform.apply_seconds < 120
 
 
 def test_destroy_leaves_nothing(

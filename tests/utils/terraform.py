@@ -26,7 +26,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -226,7 +225,6 @@ class AppliedTerraform:
     outputs: dict[str, Any]
     endpoint: str
     variables: dict[str, Any]
-    apply_seconds: float = 0.0
     destroyed: bool = field(default=False)
 
     @property
@@ -300,7 +298,6 @@ def applied_stack(
     }
     (workdir.path / "test.auto.tfvars.json").write_text(json.dumps(variables, indent=2))
     workdir.init()
-    started = time.monotonic()
     workdir.run("apply", "-auto-approve", "-no-color", "-input=false", timeout=600)
     applied = AppliedTerraform(
         workdir=workdir.path,
@@ -308,7 +305,6 @@ def applied_stack(
         outputs=workdir.output_json(),
         endpoint=endpoint,
         variables=variables,
-        apply_seconds=time.monotonic() - started,
     )
     try:
         yield applied
