@@ -25,11 +25,10 @@ import statistics
 import subprocess
 import time
 import urllib.request
-import zipfile
 from pathlib import Path
 from typing import Any
 
-from scripts.package import runtime_python
+from scripts.package import runtime_python, unpack
 
 from bench.common import BUILD, ROOT, say
 
@@ -59,19 +58,6 @@ answered = time.perf_counter()
 print(response["statusCode"], round((imported - started) * 1000, 1),
       round((answered - imported) * 1000, 1), flush=True)
 """
-
-
-def unpack(archive: Path, destination: Path) -> Path:
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.mkdir(parents=True)
-    with zipfile.ZipFile(archive) as zipped:
-        for info in zipped.infolist():
-            path = zipped.extract(info, destination)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(path, mode)
-    return destination
 
 
 def runtime_dir(python: str) -> Path:
@@ -204,6 +190,8 @@ def measure(python: str, reps: int, sources_only: bool) -> dict[str, Any]:
     work = BUILD / "coldstart"
     work.mkdir(parents=True, exist_ok=True)
     runtime = runtime_dir(python)
+    for name in ("dashboard", "sse"):
+        shutil.rmtree(work / name, ignore_errors=True)
     tasks = {
         name: unpack(ROOT / "dist" / f"{name}.zip", work / name) for name in ("dashboard", "sse")
     }

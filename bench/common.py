@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -197,23 +197,21 @@ class Poster:
         return identifier
 
     def run(self, seconds: float, low: float, high: float) -> list[str]:
-        """Post for ``seconds`` at random gaps uniform in [low, high] (an absolute schedule,
-        so a slow POST does not lower the rate); returns the ids posted."""
-        posted = []
+        """Post for ``seconds`` at random gaps uniform in [low, high]; returns the ids posted."""
         end = time.monotonic() + seconds
-        due = time.monotonic() + self._random.uniform(0, high)
-        while due < end:
-            pause = due - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            posted.append(self.post())
-            due += self._random.uniform(low, high)
-        return posted
+        first = self._random.uniform(0, high)
+        return self._paced(low, high, first, lambda due, _count: due < end)
 
     def run_count(self, count: int, low: float, high: float) -> list[str]:
-        posted = []
-        due = time.monotonic()
-        while len(posted) < count:
+        return self._paced(low, high, 0.0, lambda _due, posted: posted < count)
+
+    def _paced(
+        self, low: float, high: float, first: float, more: Callable[[float, int], bool]
+    ) -> list[str]:
+        # An absolute schedule, so a slow POST does not lower the rate.
+        posted: list[str] = []
+        due = time.monotonic() + first
+        while more(due, len(posted)):
             pause = due - time.monotonic()
             if pause > 0:
                 time.sleep(pause)

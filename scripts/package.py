@@ -318,6 +318,20 @@ def write_zip(entries: Iterable[Entry], destination: Path) -> tuple[int, int]:
     return count, size
 
 
+def unpack(archive: Path, destination: Path) -> Path:
+    """Extract a zip into a new or empty folder as Lambda does, restoring the unix modes."""
+    destination.mkdir(parents=True, exist_ok=True)
+    if any(destination.iterdir()):
+        raise FileExistsError(f"{destination} is not empty")
+    with zipfile.ZipFile(archive) as zipped:
+        for info in zipped.infolist():
+            path = zipped.extract(info, destination)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(path, mode)
+    return destination
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

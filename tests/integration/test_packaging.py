@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from scripts.package import runtime_python
+from scripts.package import runtime_python, unpack
 
 from sentiment.settings import Settings
 from sentiment.store.tables import create_tables
@@ -92,19 +92,6 @@ def python() -> str:
             "pyenv): running the zips needs the Lambda runtime's Python version"
         )
     return found
-
-
-def unpack(archive: Path, destination: Path) -> Path:
-    """Extract into an empty folder, restoring unix modes as Lambda does."""
-    destination.mkdir(parents=True)
-    assert not any(destination.iterdir())
-    with zipfile.ZipFile(archive) as zipped:
-        for info in zipped.infolist():
-            path = zipped.extract(info, destination)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(path, mode)
-    return destination
 
 
 def files_under(directory: Path) -> set[str]:
