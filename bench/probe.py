@@ -28,6 +28,7 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,16 @@ def create_app() -> FastAPI:
     # An experiment knob, never the product's: BENCH_GC_THRESHOLD=700,10,10 (CPython's default).
     threshold = os.environ.get("BENCH_GC_THRESHOLD")
     if threshold:
-        gc.set_threshold(*(int(part) for part in threshold.split(",")))
+        product_lifespan = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+            async with product_lifespan(app_):
+                # After the product's own gc.set_threshold, so that the experiment's wins.
+                gc.set_threshold(*(int(part) for part in threshold.split(",")))
+                yield
+
+        app.router.lifespan_context = lifespan
 
     @app.get("/__bench/gc", include_in_schema=False)
     async def collector() -> dict[str, Any]:
