@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 
@@ -18,6 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8002)
     args = parser.parse_args(argv)
 
+    # werkzeug logs every request at INFO (a few lines a second with the poller running);
+    # its errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     print(f"moto server listening on http://{args.host}:{args.port}", flush=True)
