@@ -168,10 +168,12 @@ variable "sse_reserved_concurrency" {
   }
 }
 
+# The version the LWA documentation lists for zip packages (awslabs.github.io/aws-lambda-web-adapter,
+# "Zip Packages": LambdaAdapterLayerX86:26 / LambdaAdapterLayerArm64:26 in commercial regions).
 variable "lwa_layer_version" {
   description = "Version of AWS's public Lambda Web Adapter layer (753240598075:layer:LambdaAdapterLayerX86/Arm64) used when lwa_layer_arn is null."
   type        = number
-  default     = 25
+  default     = 26
 
   validation {
     condition     = var.lwa_layer_version >= 20 && floor(var.lwa_layer_version) == var.lwa_layer_version
