@@ -238,9 +238,16 @@ def runtime_python(version: str) -> str | None:
             and os.access(candidate, os.X_OK)
             and ".venv" not in candidate
             and "/shims/" not in candidate
+            and _version_of(candidate) == version
         ):
             return candidate
     return None
+
+
+def _version_of(python: str) -> str:
+    probe = [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    result = subprocess.run(probe, capture_output=True, text=True, check=False)  # noqa: S603
+    return result.stdout.strip()
 
 
 def bytecode(entries: list[Entry], python: str) -> list[Entry]:
