@@ -168,6 +168,18 @@ def install_site(
     return site
 
 
+def install_for(specs: list[str], args: argparse.Namespace) -> Path:
+    """``install_site`` for the target and cache options on the command line."""
+    return install_site(
+        specs,
+        Target(args.python_version, args.arch),
+        args.build_dir,
+        reinstall=args.reinstall,
+        offline=args.offline,
+        quiet=not args.verbose,
+    )
+
+
 def _keep(relative: Path) -> bool:
     parts = relative.parts
     if any(part in SKIP_DIRS for part in parts[:-1]) or relative.name in SKIP_DIRS:
@@ -373,14 +385,7 @@ def build(function: str, args: argparse.Namespace) -> Path:
         f"{function}: python{target.python_version} / {target.arch} ({target.platform}); "
         f"requirements: {', '.join(specs)}"
     )
-    site = install_site(
-        specs,
-        target,
-        args.build_dir,
-        reinstall=args.reinstall,
-        offline=args.offline,
-        quiet=not args.verbose,
-    )
+    site = install_for(specs, args)
     log(f"{function}: bundles {', '.join(installed_versions(site))}")
     entries = entries_for(function, site, args.src)
     if args.python:
@@ -402,17 +407,9 @@ def build(function: str, args: argparse.Namespace) -> Path:
 
 def runtime_dir(args: argparse.Namespace) -> None:
     """What the Lambda runtime itself provides to a function (boto3), for the smoke test."""
-    target = Target(args.python_version, args.arch)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     specs = [s for s in project["dependencies"] if requirement_name(s) == "boto3"]
-    site = install_site(
-        specs,
-        target,
-        args.build_dir,
-        reinstall=args.reinstall,
-        offline=args.offline,
-        quiet=not args.verbose,
-    )
+    site = install_for(specs, args)
     destination: Path = args.runtime_dir
     if destination.exists():
         shutil.rmtree(destination)
