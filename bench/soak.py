@@ -36,6 +36,9 @@ HEARTBEAT_SECONDS = 1.0
 RECONNECT_SECONDS = (2.0, 8.0)
 INGEST_GAP_SECONDS = (0.3, 0.7)  # about 2 items/s
 SETTLE_SECONDS = 15.0  # after the last post: the last poll, replays, and then some
+# Before the "start" reading: every viewer connected, ingest and reconnects under way for a
+# while, so the start is the process at work (pools, arenas, caches filled), not at rest.
+WARM_UP_SECONDS = 30.0
 SOAK_ENV = {
     "SSE_HEARTBEAT_INTERVAL": str(HEARTBEAT_SECONDS),
     "SSE_METRICS_INTERVAL": "5",
@@ -54,7 +57,7 @@ class Plan:
     viewers: int = 200
 
 
-QUICK = Plan(seconds=110, stalls=((30, 30),), lifetime_seconds=120)
+QUICK = Plan(seconds=90, stalls=((20, 30),), lifetime_seconds=120)
 FULL = Plan(seconds=840, stalls=((120, 30), (360, 60), (600, 30)), lifetime_seconds=840)
 
 
@@ -129,6 +132,16 @@ async def _ingest(poster: Poster, stop: asyncio.Event, posted: dict[str, float])
         identifier = await asyncio.to_thread(poster.post)
         posted[identifier] = time.monotonic()
         await asyncio.sleep(rng.uniform(*INGEST_GAP_SECONDS))
+
+
+async def _sample_rss(pid: int, stop: asyncio.Event, every: float) -> list[float]:
+    """The process's RSS in MiB every ``every`` seconds: a leak climbs, a warm-up levels off."""
+    samples = []
+    while not stop.is_set():
+        samples.append(round(proc_reading(pid)["rss_kib"] / 1024, 1))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+    return samples
 
 
 async def _stalls(proxy: FaultProxy, plan: Plan, started: float) -> list[dict[str, float]]:
@@ -220,12 +233,13 @@ async def _drive(
         async with asyncio.timeout(120):
             await asyncio.gather(*(v.ready.wait() for v in viewers))
         ingest = asyncio.create_task(_ingest(poster, stop_ingest, posted))
-        await asyncio.sleep(5)  # warm-up
+        await asyncio.sleep(WARM_UP_SECONDS)
         started = time.monotonic()
         before = proc_reading(server.pid)
         say(f"soak: all viewers connected; RSS {before['rss_kib'] / 1024:.1f} MiB, "
             f"{before['fds']} fds; running {plan.seconds:g} s")  # fmt: skip
         stalls = asyncio.create_task(_stalls(proxy, plan, started))
+        rss = asyncio.create_task(_sample_rss(server.pid, stop_viewers, plan.seconds / 10))
         await asyncio.sleep(plan.seconds)
         stop_ingest.set()
         await ingest
@@ -234,12 +248,14 @@ async def _drive(
         after = proc_reading(server.pid)
         stop_viewers.set()
         await asyncio.gather(*running, return_exceptions=True)
+        rss_series = await rss
     poster.close()
     result = _summary(viewers, posted)
     result.update(
         seconds=plan.seconds,
         stalls=await stalls,
         post_failures=poster.failures,
+        rss_mib_series=rss_series,
         process_start=before,
         process_end=after,
         rss_growth=round(after["rss_kib"] / before["rss_kib"] - 1, 3),

@@ -20,6 +20,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -137,6 +138,9 @@ class Hub:
         self._clock = clock
         self._subscribers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
+        # The poller's own thread: it never queues behind other storage reads (replays,
+        # metrics) that a sick DynamoDB holds up in the shared pool.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sse-poller")
         self._seen: dict[str, Position] = {}
         self.watermark: Position | None = None
         self.polls = 0
@@ -167,6 +171,7 @@ class Hub:
 
     async def close(self) -> None:
         self._subscribers.clear()
+        self._thread.shutdown(wait=False, cancel_futures=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -179,7 +184,9 @@ class Hub:
             started = time.monotonic()
             polled_at = self._clock()
             try:
-                items = await asyncio.to_thread(self._source.after, Position.at(since))
+                items = await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._source.after, Position.at(since)
+                )
             except Exception as error:
                 # Keep polling whatever went wrong, from the same position: every stream depends
                 # on this loop, and the next good poll reads everything stored meanwhile.

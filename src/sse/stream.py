@@ -98,6 +98,7 @@ class Stream:
         self._replayed: set[str] = set()  # ids the live feed may offer again
         self._replay_ceiling = self.position
         self._missed: tuple[datetime, list[Item]] | None = None  # the replay read's result
+        self._read: asyncio.Future[list[Item]] | None = None  # the replay read in flight
         now = time.monotonic()
         self._next_heartbeat = now + runtime.heartbeat_interval
         self._next_metrics = now  # as soon as the stream is live
@@ -131,6 +132,8 @@ class Stream:
                 self._runtime.logger.exception("stream failed", extra=self._log_keys)
             yield events.closing(self.position, self.reason)
         finally:
+            if self._read is not None:
+                self._read.cancel()  # a read still queued for a thread never starts
             self._runtime.hub.unsubscribe(self._subscriber)
             self._request.slot.release()
             self._runtime.logger.info(
@@ -178,6 +181,7 @@ class Stream:
         while not self._ending():
             read_at = runtime.clock()
             read = in_background(runtime.source.after, self.position, runtime.replay_limit + 1)
+            self._read = read
             async for beat in self._heartbeats_until(read):
                 yield beat
             if not read.done():
