@@ -12,21 +12,26 @@ LAMBDA_PYTHON_VERSION ?= 3.12
 LAMBDA_ARCH ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
+.PHONY: help run lock test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
 	tf-check workflow-lint bench bench-full clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-# (Re)install whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
-	@echo "==> Creating $(VENV) and installing the project (first run only)"
+# (Re)install whenever the lock changes. Every package comes from requirements/dev.txt with its
+# sha256 (pip --require-hashes); only the project itself is installed without one (editable,
+# built by the locked hatchling). The venv's own pip is used as the interpreter ships it.
+$(STAMP): pyproject.toml requirements/dev.txt
+	@echo "==> Creating $(VENV) and installing the locked dependencies (first run only)"
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11+ is required (PYTHON=$(PYTHON))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dashboard,sse,dev]'
+	@$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
+
+lock: $(STAMP) ## Refresh requirements/*.txt from pyproject.toml (UPGRADE=1: newest allowed)
+	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade)
 
 run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both apps)
 	@$(BIN)/python -m devstack
