@@ -75,9 +75,7 @@ def compile_lock(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python scripts/lock.py", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python scripts/lock.py", description=DESCRIPTION)
     parser.add_argument("--upgrade", action="store_true", help="newest releases the ranges allow")
     args = parser.parse_args(argv)
 
