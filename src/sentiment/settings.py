@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # SecureString parameter (AWS); the parameter wins when both are set.
     AUTH_SECRET: SecretStr | None = None
     AUTH_SECRET_PARAM: str | None = None
+    # The signing secret before the last rotation: tokens it signed stay valid while it is set
+    # (docs/deploy.md, "Rotating the signing secret"); nothing is signed with it.
+    AUTH_SECRET_PREVIOUS: SecretStr | None = None
+    AUTH_SECRET_PREVIOUS_PARAM: str | None = None
     INGEST_API_KEY: SecretStr | None = None
     INGEST_API_KEY_PARAM: str | None = None
     SESSION_TTL_SECONDS: int = Field(7 * 24 * 3600, ge=60)
@@ -66,7 +70,7 @@ class Settings(BaseSettings):
     def _no_inline_secrets_outside_local(self) -> Settings:
         """Deployed environments must read secrets from SSM, never from plain variables."""
         if self.ENVIRONMENT not in LOCAL_ENVIRONMENTS:
-            for name in ("AUTH_SECRET", "INGEST_API_KEY"):
+            for name in ("AUTH_SECRET", "AUTH_SECRET_PREVIOUS", "INGEST_API_KEY"):
                 if getattr(self, name) is not None and getattr(self, f"{name}_PARAM") is None:
                     raise ValueError(
                         f"{name} must come from SSM ({name}_PARAM) when ENVIRONMENT="

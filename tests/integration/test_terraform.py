@@ -44,10 +44,10 @@ pytestmark = [pytest.mark.terraform, pytest.mark.timeout(600)]
 TOOLS_VENV = Path(os.environ.get("TOOLS_VENV", ROOT / ".venv-tools"))
 SETTINGS_FIELDS = {
     "ENVIRONMENT", "ITEMS_TABLE", "COUNTERS_TABLE", "CONFIGURATIONS_TABLE", "ITEM_TTL_DAYS",
-    "AUTH_SECRET_PARAM", "INGEST_API_KEY_PARAM", "SESSION_TTL_SECONDS",
-    "STREAM_TICKET_TTL_SECONDS", "SSE_URL", "CORS_ALLOWED_ORIGINS", "SSE_HEARTBEAT_INTERVAL",
-    "SSE_METRICS_INTERVAL", "SSE_POLL_INTERVAL", "SSE_MAX_CONNECTIONS", "SSE_REPLAY_LIMIT",
-    "SSE_MAX_STREAM_SECONDS", "METRICS_NAMESPACE",
+    "AUTH_SECRET_PARAM", "AUTH_SECRET_PREVIOUS_PARAM", "INGEST_API_KEY_PARAM",
+    "SESSION_TTL_SECONDS", "STREAM_TICKET_TTL_SECONDS", "SSE_URL", "CORS_ALLOWED_ORIGINS",
+    "SSE_HEARTBEAT_INTERVAL", "SSE_METRICS_INTERVAL", "SSE_POLL_INTERVAL", "SSE_MAX_CONNECTIONS",
+    "SSE_REPLAY_LIMIT", "SSE_MAX_STREAM_SECONDS", "METRICS_NAMESPACE",
 }  # fmt: skip
 LWA_ENVIRONMENT = {
     "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
@@ -159,12 +159,14 @@ def test_apply_creates_the_functions(applied_terraform: AppliedTerraform) -> Non
         env = environment_of(function)
         assert set(env) - set(LWA_ENVIRONMENT) == SETTINGS_FIELDS
         assert "AUTH_SECRET" not in env
+        assert "AUTH_SECRET_PREVIOUS" not in env
         assert "INGEST_API_KEY" not in env
         assert env["ENVIRONMENT"] == ENVIRONMENT
         assert env["ITEMS_TABLE"] == f"{ENVIRONMENT}-sentiment-items"
         assert env["COUNTERS_TABLE"] == f"{ENVIRONMENT}-sentiment-counters"
         assert env["CONFIGURATIONS_TABLE"] == f"{ENVIRONMENT}-sentiment-configurations"
         assert env["AUTH_SECRET_PARAM"] == f"/{ENVIRONMENT}/sentiment/auth-secret"
+        assert env["AUTH_SECRET_PREVIOUS_PARAM"] == f"/{ENVIRONMENT}/sentiment/auth-secret-previous"
         assert env["INGEST_API_KEY_PARAM"] == f"/{ENVIRONMENT}/sentiment/ingest-api-key"
         assert env["CORS_ALLOWED_ORIGINS"] == ""
         assert env["SSE_MAX_STREAM_SECONDS"] == "840"
@@ -304,8 +306,9 @@ def test_apply_creates_least_privilege_roles(applied_terraform: AppliedTerraform
     assert sse[tables["configurations"]] == {"dynamodb:GetItem"}
     assert tables["items"] not in sse
     ssm_resources = {r for r, actions in sse.items() if "ssm:GetParameter" in actions}
-    assert [r.rsplit(":parameter", 1)[1] for r in ssm_resources] == [
-        f"/{ENVIRONMENT}/sentiment/auth-secret"
+    assert sorted(r.rsplit(":parameter", 1)[1] for r in ssm_resources) == [
+        f"/{ENVIRONMENT}/sentiment/auth-secret",
+        f"/{ENVIRONMENT}/sentiment/auth-secret-previous",
     ]
     for policy, group in ((dashboard, "dashboard"), (sse, "sse")):
         log_resources = [r for r, actions in policy.items() if "logs:PutLogEvents" in actions]
@@ -326,7 +329,12 @@ def test_apply_creates_logs_and_secrets(applied_terraform: AppliedTerraform) -> 
         f"/aws/lambda/{ENVIRONMENT}-sentiment-sse": 30,
     }
     ssm = clients["ssm"]
-    for name, value in (("auth-secret", AUTH_SECRET), ("ingest-api-key", INGEST_API_KEY)):
+    # No rotation under way: the previous signing secret is the current one (adds no key).
+    for name, value in (
+        ("auth-secret", AUTH_SECRET),
+        ("auth-secret-previous", AUTH_SECRET),
+        ("ingest-api-key", INGEST_API_KEY),
+    ):
         parameter = ssm.get_parameter(Name=f"/{ENVIRONMENT}/sentiment/{name}", WithDecryption=True)
         assert parameter["Parameter"]["Type"] == "SecureString"
         assert parameter["Parameter"]["Value"] == value
