@@ -302,13 +302,13 @@ variable "session_ttl_seconds" {
 }
 
 variable "stream_ticket_ttl_seconds" {
-  description = "Lifetime of configuration stream tickets, in seconds (STREAM_TICKET_TTL_SECONDS)."
+  description = "Lifetime of configuration stream tickets, in seconds (STREAM_TICKET_TTL_SECONDS). Tickets travel in URLs: keep it short (docs/deploy.md, Stream tickets)."
   type        = number
-  default     = 300
+  default     = 30
 
   validation {
-    condition     = var.stream_ticket_ttl_seconds >= 10 && var.stream_ticket_ttl_seconds <= 3600
-    error_message = "stream_ticket_ttl_seconds must be from 10 to 3600."
+    condition     = var.stream_ticket_ttl_seconds >= 10 && var.stream_ticket_ttl_seconds <= 120
+    error_message = "stream_ticket_ttl_seconds must be from 10 to 120."
   }
 }
 

@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     INGEST_API_KEY: SecretStr | None = None
     INGEST_API_KEY_PARAM: str | None = None
     SESSION_TTL_SECONDS: int = Field(7 * 24 * 3600, ge=60)
-    STREAM_TICKET_TTL_SECONDS: int = Field(300, ge=10, le=3600)
+    # Tickets travel in stream URLs (EventSource cannot send headers), so they must be dead before
+    # a leaked copy is read: seconds, not minutes. Each opens one configuration's stream for its
+    # owner and nothing else (docs/deploy.md, "Stream tickets").
+    STREAM_TICKET_TTL_SECONDS: int = Field(30, ge=10, le=120)
 
     # Dashboard: where the page finds the SSE Lambda, and app-level CORS (local stack only;
     # on AWS the Function URLs own CORS so headers are never duplicated).

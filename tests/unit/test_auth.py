@@ -19,6 +19,7 @@ from sentiment.auth import (
     TokenService,
     key_id,
 )
+from sentiment.settings import Settings
 from tests.unit.conftest import AUTH_SECRET, Clock
 
 CONFIG_ID = "c" * 32
@@ -298,3 +299,32 @@ def test_tokens_from_before_kids_are_checked_against_both_secrets() -> None:
     expired = jwt.encode({**claims, "exp": int(now.timestamp()) - 60}, OLD_SECRET, "HS256")
     with pytest.raises(InvalidTokenError, match=r"^token has expired$"):
         rotated().verify_session(expired)
+
+
+# --- stream tickets: short-lived, bound to one configuration and its owner ----------------------
+
+
+def test_a_ticket_is_dead_within_a_minute_by_default(clock: Clock) -> None:
+    """Tickets travel in URLs: a copy read from a log a minute later opens nothing. (Expiry is
+    checked against the real time, so the fake clock dates the issue in the past.)"""
+    ttl = timedelta(seconds=Settings().STREAM_TICKET_TTL_SECONDS)
+    assert ttl <= timedelta(seconds=30)
+    tokens = TokenService(lambda: AUTH_SECRET, timedelta(days=7), ttl, clock=clock)
+
+    def issued_ago(age: timedelta) -> str:
+        clock.now = datetime.now(UTC) - age
+        ticket = tokens.issue_ticket("u" * 32, CONFIG_ID)
+        assert ticket.expires_at == clock.now.replace(microsecond=0) + ttl
+        return ticket.ticket
+
+    # The page opens its stream within a second or two of minting.
+    assert tokens.verify_ticket(issued_ago(ttl - timedelta(seconds=5)), CONFIG_ID) == "u" * 32
+    for age in (ttl + timedelta(seconds=2), timedelta(minutes=1), timedelta(minutes=4)):
+        with pytest.raises(InvalidTokenError, match=r"^token has expired$"):
+            tokens.verify_ticket(issued_ago(age), CONFIG_ID)
+
+
+def test_ticket_lifetime_cannot_be_configured_long() -> None:
+    with pytest.raises(ValueError, match="less than or equal to 120"):
+        Settings(STREAM_TICKET_TTL_SECONDS=300)
+    assert Settings(STREAM_TICKET_TTL_SECONDS=120).STREAM_TICKET_TTL_SECONDS == 120
