@@ -56,7 +56,7 @@ integration: $(STAMP) ## Real processes on loopback: uvicorn apps + moto server
 e2e: $(STAMP) ## The deployment E2E suite against a local stack on free ports
 	$(BIN)/python -m tests.e2e.run_local
 
-e2e-remote: $(STAMP) ## The E2E suite against DASHBOARD_URL / SSE_LAMBDA_URL (+ INGEST_API_KEY)
+e2e-remote: $(STAMP) ## The E2E suite against DASHBOARD_URL / SSE_LAMBDA_URL; read-only unless E2E_WRITES=1 (+ INGEST_API_KEY)
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 coverage: $(STAMP) ## Report coverage of the last test run (the core must reach COVERAGE_MIN, 85%)
