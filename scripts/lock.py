@@ -27,7 +27,6 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -86,34 +85,35 @@ def main(argv: list[str] | None = None) -> int:
     build_requires = tomllib.loads(pyproject.read_text())["build-system"]["requires"]
     LOCKS.mkdir(exist_ok=True)
     dev = LOCKS / "dev.txt"
-    with tempfile.TemporaryDirectory(prefix="lock-") as scratch:
-        inputs = Path(scratch)
+    # Inputs at a fixed path: uv names them in the locks' "# via" comments.
+    inputs = ROOT / "build" / "lock"
+    inputs.mkdir(parents=True, exist_ok=True)
 
-        def source(name: str, specs: list[str]) -> Path:
-            path = inputs / f"{name}.in"
-            path.write_text("\n".join(specs) + "\n")
-            return path
+    def source(name: str, specs: list[str]) -> Path:
+        path = inputs / f"{name}.in"
+        path.write_text("\n".join(specs) + "\n")
+        return path.relative_to(ROOT)
 
-        # The editable install of the project needs its build backend: locked like the rest.
-        build = source("build", build_requires)
-        compile_lock([pyproject, build], dev, extras=True, constraints=None, upgrade=args.upgrade)
-        # Narrowed from dev.txt: never a version the dev venv does not test.
-        for function in FUNCTIONS:
-            specs = requirements(function, bundle_boto3=False)
-            compile_lock(
-                [source(function, specs)],
-                LOCKS / f"{function}.txt",
-                extras=False,
-                constraints=dev,
-                upgrade=False,
-            )
+    # The editable install of the project needs its build backend: locked like the rest.
+    build = source("build", build_requires)
+    compile_lock([pyproject, build], dev, extras=True, constraints=None, upgrade=args.upgrade)
+    # Narrowed from dev.txt: never a version the dev venv does not test.
+    for function in FUNCTIONS:
+        specs = requirements(function, bundle_boto3=False)
         compile_lock(
-            [source("lambda-runtime", requirements("runtime", bundle_boto3=True))],
-            LOCKS / "lambda-runtime.txt",
+            [source(function, specs)],
+            LOCKS / f"{function}.txt",
             extras=False,
             constraints=dev,
             upgrade=False,
         )
+    compile_lock(
+        [source("lambda-runtime", requirements("runtime", bundle_boto3=True))],
+        LOCKS / "lambda-runtime.txt",
+        extras=False,
+        constraints=dev,
+        upgrade=False,
+    )
     return 0
 
 
