@@ -2,8 +2,8 @@
 
 A session token proves "I am user U" for the REST configuration routes. A stream ticket is for
 browsers, whose ``EventSource`` cannot send an ``Authorization`` header: it proves "user U may
-open the stream of configuration C" for a few minutes and is useless for anything else. The two
-are told apart by audience, so neither can stand in for the other.
+open the stream of configuration C" for seconds (it travels in a URL) and is useless for
+anything else. The two are told apart by audience, so neither can stand in for the other.
 
 Key rotation without logging anyone out: every token names its signing key in a ``kid`` header
 (a fingerprint of the secret, which reveals nothing of it). Tokens are signed with the current
