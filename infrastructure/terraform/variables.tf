@@ -235,14 +235,15 @@ variable "auth_secret" {
 }
 
 variable "auth_secret_previous" {
-  description = "The auth_secret before the last rotation: tokens it signed stay valid while it is set (keep it for session_ttl_seconds after a rotation, then unset it). Null: no rotation under way."
+  description = "The auth_secret before the last rotation: tokens it signed stay valid while it is set (keep it for session_ttl_seconds after a rotation, then unset it). Null or empty: no rotation under way."
   type        = string
   default     = null
   sensitive   = true
 
   validation {
-    condition     = try(length(var.auth_secret_previous), 32) >= 32 # null: length fails, no rotation
-    error_message = "auth_secret_previous must be at least 32 characters (the old auth_secret), or null."
+    # null or "" (an unset CI secret): no rotation under way. length(null) fails, hence try().
+    condition     = contains([0, 32], min(32, try(length(var.auth_secret_previous), 0)))
+    error_message = "auth_secret_previous must be at least 32 characters (the old auth_secret), or empty."
   }
 }
 

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from tests.utils.terraform import (  # noqa: E402
     destroy,
     leftovers,
     require_terraform,
+    terraform_binary,
 )
 
 # The shared session fixture `applied_terraform` (and its teardown) is loaded by tests/conftest.py.
@@ -81,6 +83,54 @@ def test_validate(workdir: TerraformWorkdir) -> None:
     report = json.loads(result.stdout)
     assert report["valid"], json.dumps(report["diagnostics"], indent=2)
     assert report["warning_count"] == 0, json.dumps(report["diagnostics"], indent=2)
+
+
+def console(workdir: TerraformWorkdir, expression: str, **variables: str) -> CompletedProcess[str]:
+    """``terraform console`` on one expression, with the required variables and ``variables``."""
+    values = {
+        "auth_secret": AUTH_SECRET,
+        "ingest_api_key": INGEST_API_KEY,
+        "environment": "tftest",
+        "cors_allowed_origins": json.dumps(CORS_ORIGINS),
+        **variables,
+    }
+    arguments = [part for name, value in values.items() for part in ("-var", f"{name}={value}")]
+    return subprocess.run(
+        [str(terraform_binary()), "console", "-no-color", *arguments],
+        input=f"{expression}\n",
+        cwd=workdir.path,
+        env=workdir.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("previous", "stored"),
+    [({}, AUTH_SECRET), ({"auth_secret_previous": ""}, AUTH_SECRET),
+     ({"auth_secret_previous": "old-" + "s" * 40}, "old-" + "s" * 40)],
+    ids=["unset", "empty CI secret", "rotation"],
+)  # fmt: skip
+def test_previous_signing_secret_parameter_value(
+    workdir: TerraformWorkdir, previous: dict[str, str], stored: str
+) -> None:
+    """An unset or empty AUTH_SECRET_PREVIOUS (as an absent CI secret arrives) stores the current
+    secret, which adds no key; during a rotation it stores the old one (ssm.tf's expression)."""
+    result = console(
+        workdir, "nonsensitive(coalesce(var.auth_secret_previous, var.auth_secret))", **previous
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Invalid value for variable" not in result.stdout + result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == stored
+
+
+def test_a_short_previous_signing_secret_is_refused(workdir: TerraformWorkdir) -> None:
+    result = console(workdir, "var.environment", auth_secret_previous="short")
+    # console reports the failed validation without failing (plan and apply stop on it).
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "Invalid value for variable" in output
+    assert "auth_secret_previous must be at least 32 characters (the old auth_secret)" in output
 
 
 def test_repository_module_has_no_local_state() -> None:
