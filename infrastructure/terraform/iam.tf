@@ -5,17 +5,19 @@
 #              counters:       UpdateItem (the ingest transaction's Updates), BatchGetItem (metrics)
 #              configurations: Query, GetItem, PutItem, UpdateItem, DeleteItem (create/delete are
 #                              transactions with the per-user count row)
-#              SSM:            both secrets
+#              SSM:            the signing secrets (current, previous) and the ingest key
 #   sse        items/by_bucket: Query (the poller and Last-Event-ID replay)
 #              counters:       BatchGetItem (metrics events)
 #              configurations: GetItem (config streams check the owner)
-#              SSM:            the auth secret only (tokens and tickets); never the ingest key
+#              SSM:            the signing secrets only (tokens and tickets); never the ingest key
 #
 # TransactWriteItems has no IAM action of its own: each action inside a transaction is authorized
 # as PutItem / UpdateItem / DeleteItem. No Scan and no BatchWriteItem anywhere (the dev stack's
 # bulk loader is not deployed). Logs go to each function's own log group only.
 
 locals {
+  signing_secret_arns       = [aws_ssm_parameter.auth_secret.arn, aws_ssm_parameter.auth_secret_previous.arn]
+  dashboard_secret_arns     = concat(local.signing_secret_arns, [aws_ssm_parameter.ingest_api_key.arn])
   items_by_bucket_index_arn = "${aws_dynamodb_table.items.arn}/index/by_bucket"
   kms_key_for_ssm = coalesce(
     var.ssm_kms_key_arn,
@@ -84,7 +86,7 @@ data "aws_iam_policy_document" "dashboard" {
   statement {
     sid       = "Secrets"
     actions   = ["ssm:GetParameter"]
-    resources = [aws_ssm_parameter.auth_secret.arn, aws_ssm_parameter.ingest_api_key.arn]
+    resources = local.dashboard_secret_arns
   }
 
   statement {
@@ -101,7 +103,7 @@ data "aws_iam_policy_document" "dashboard" {
     condition {
       test     = "StringEquals"
       variable = "kms:EncryptionContext:PARAMETER_ARN"
-      values   = [aws_ssm_parameter.auth_secret.arn, aws_ssm_parameter.ingest_api_key.arn]
+      values   = local.dashboard_secret_arns
     }
   }
 
@@ -158,7 +160,7 @@ data "aws_iam_policy_document" "sse" {
   statement {
     sid       = "AuthSecret"
     actions   = ["ssm:GetParameter"]
-    resources = [aws_ssm_parameter.auth_secret.arn]
+    resources = local.signing_secret_arns
   }
 
   statement {
@@ -175,7 +177,7 @@ data "aws_iam_policy_document" "sse" {
     condition {
       test     = "StringEquals"
       variable = "kms:EncryptionContext:PARAMETER_ARN"
-      values   = [aws_ssm_parameter.auth_secret.arn]
+      values   = local.signing_secret_arns
     }
   }
 

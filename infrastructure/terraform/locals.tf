@@ -15,31 +15,33 @@ locals {
 
   # Every field of sentiment.settings.Settings, once, for both functions (tests/unit/test_drift.py
   # keeps this equal to the class). Secrets are passed by SSM parameter NAME (*_PARAM); the plain
-  # AUTH_SECRET / INGEST_API_KEY variables are for the local stack only and never set here.
+  # AUTH_SECRET / AUTH_SECRET_PREVIOUS / INGEST_API_KEY variables are for the local stack only and
+  # never set here.
   # CORS_ALLOWED_ORIGINS stays empty: on AWS the Function URLs' CORS is the only source of CORS
   # headers (app-level CORS as well would send them twice).
   common_environment = {
-    ENVIRONMENT               = var.environment
-    ITEMS_TABLE               = aws_dynamodb_table.items.name
-    COUNTERS_TABLE            = aws_dynamodb_table.counters.name
-    CONFIGURATIONS_TABLE      = aws_dynamodb_table.configurations.name
-    ITEM_TTL_DAYS             = tostring(var.item_ttl_days)
-    DYNAMODB_CONNECT_TIMEOUT  = tostring(var.dynamodb_connect_timeout_seconds)
-    DYNAMODB_READ_TIMEOUT     = tostring(var.dynamodb_read_timeout_seconds)
-    DYNAMODB_MAX_ATTEMPTS     = tostring(var.dynamodb_max_attempts)
-    AUTH_SECRET_PARAM         = aws_ssm_parameter.auth_secret.name
-    INGEST_API_KEY_PARAM      = aws_ssm_parameter.ingest_api_key.name
-    SESSION_TTL_SECONDS       = tostring(var.session_ttl_seconds)
-    STREAM_TICKET_TTL_SECONDS = tostring(var.stream_ticket_ttl_seconds)
-    SSE_URL                   = ""
-    CORS_ALLOWED_ORIGINS      = ""
-    SSE_HEARTBEAT_INTERVAL    = tostring(var.sse_heartbeat_interval_seconds)
-    SSE_METRICS_INTERVAL      = tostring(var.sse_metrics_interval_seconds)
-    SSE_POLL_INTERVAL         = tostring(var.sse_poll_interval_seconds)
-    SSE_MAX_CONNECTIONS       = tostring(var.sse_max_connections)
-    SSE_REPLAY_LIMIT          = tostring(var.sse_replay_limit)
-    SSE_MAX_STREAM_SECONDS    = tostring(coalesce(var.sse_max_stream_seconds, var.sse_timeout_seconds - 60))
-    METRICS_NAMESPACE         = var.metrics_namespace
+    ENVIRONMENT                = var.environment
+    ITEMS_TABLE                = aws_dynamodb_table.items.name
+    COUNTERS_TABLE             = aws_dynamodb_table.counters.name
+    CONFIGURATIONS_TABLE       = aws_dynamodb_table.configurations.name
+    ITEM_TTL_DAYS              = tostring(var.item_ttl_days)
+    DYNAMODB_CONNECT_TIMEOUT   = tostring(var.dynamodb_connect_timeout_seconds)
+    DYNAMODB_READ_TIMEOUT      = tostring(var.dynamodb_read_timeout_seconds)
+    DYNAMODB_MAX_ATTEMPTS      = tostring(var.dynamodb_max_attempts)
+    AUTH_SECRET_PARAM          = aws_ssm_parameter.auth_secret.name
+    AUTH_SECRET_PREVIOUS_PARAM = aws_ssm_parameter.auth_secret_previous.name
+    INGEST_API_KEY_PARAM       = aws_ssm_parameter.ingest_api_key.name
+    SESSION_TTL_SECONDS        = tostring(var.session_ttl_seconds)
+    STREAM_TICKET_TTL_SECONDS  = tostring(var.stream_ticket_ttl_seconds)
+    SSE_URL                    = ""
+    CORS_ALLOWED_ORIGINS       = ""
+    SSE_HEARTBEAT_INTERVAL     = tostring(var.sse_heartbeat_interval_seconds)
+    SSE_METRICS_INTERVAL       = tostring(var.sse_metrics_interval_seconds)
+    SSE_POLL_INTERVAL          = tostring(var.sse_poll_interval_seconds)
+    SSE_MAX_CONNECTIONS        = tostring(var.sse_max_connections)
+    SSE_REPLAY_LIMIT           = tostring(var.sse_replay_limit)
+    SSE_MAX_STREAM_SECONDS     = tostring(coalesce(var.sse_max_stream_seconds, var.sse_timeout_seconds - 60))
+    METRICS_NAMESPACE          = var.metrics_namespace
   }
 
   # The dashboard page asks /api/v2/runtime-config where the streams are: the SSE Function URL,

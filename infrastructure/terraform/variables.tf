@@ -234,6 +234,19 @@ variable "auth_secret" {
   }
 }
 
+variable "auth_secret_previous" {
+  description = "The auth_secret before the last rotation: tokens it signed stay valid while it is set (keep it for session_ttl_seconds after a rotation, then unset it). Null or empty: no rotation under way."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    # null or "" (an unset CI secret): no rotation under way. length(null) fails, hence try().
+    condition     = contains([0, 32], min(32, try(length(var.auth_secret_previous), 0)))
+    error_message = "auth_secret_previous must be at least 32 characters (the old auth_secret), or empty."
+  }
+}
+
 variable "ingest_api_key" {
   description = "API key producers send as X-API-Key to POST /api/v2/items (stored as an SSM SecureString)."
   type        = string
@@ -323,13 +336,13 @@ variable "session_ttl_seconds" {
 }
 
 variable "stream_ticket_ttl_seconds" {
-  description = "Lifetime of configuration stream tickets, in seconds (STREAM_TICKET_TTL_SECONDS)."
+  description = "Lifetime of configuration stream tickets, in seconds (STREAM_TICKET_TTL_SECONDS). Tickets travel in URLs: keep it short (docs/deploy.md, Stream tickets)."
   type        = number
-  default     = 300
+  default     = 30
 
   validation {
-    condition     = var.stream_ticket_ttl_seconds >= 10 && var.stream_ticket_ttl_seconds <= 3600
-    error_message = "stream_ticket_ttl_seconds must be from 10 to 3600."
+    condition     = var.stream_ticket_ttl_seconds >= 10 && var.stream_ticket_ttl_seconds <= 120
+    error_message = "stream_ticket_ttl_seconds must be from 10 to 120."
   }
 }
 

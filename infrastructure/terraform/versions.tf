@@ -5,8 +5,9 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.100 is the oldest tested; 6.x keeps every argument used here.
-      version = ">= 5.100, < 7"
+      # What the tests apply (5.100.x, patch releases only). .terraform.lock.hcl pins the exact
+      # release and its checksums; widen this only with a tested lock (`make tf-lock`).
+      version = "~> 5.100.0"
     }
   }
 }

@@ -2,12 +2,23 @@
 
 A session token proves "I am user U" for the REST configuration routes. A stream ticket is for
 browsers, whose ``EventSource`` cannot send an ``Authorization`` header: it proves "user U may
-open the stream of configuration C" for a few minutes and is useless for anything else. The two
-are told apart by audience, so neither can stand in for the other.
+open the stream of configuration C" for seconds (it travels in a URL) and is useless for
+anything else. The two are told apart by audience, so neither can stand in for the other.
+
+Key rotation without logging anyone out: every token names its signing key in a ``kid`` header
+(a fingerprint of the secret, which reveals nothing of it). Tokens are signed with the current
+secret and verified with whichever of the current and the previous secret their ``kid`` names,
+so a session made before a rotation keeps working for as long as the old secret stays
+configured as the previous one (docs/deploy.md, "Rotating the signing secret"). A ``kid``
+neither secret has makes the secrets be read again (at most once per refresh interval, see
+``sentiment.secrets``) before the token is refused: an environment that still holds the
+secrets from before a rotation accepts tokens signed by one that already has the new ones.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,6 +38,19 @@ class InvalidTokenError(Exception):
     """Missing, malformed, expired, tampered with, or meant for something else."""
 
 
+def key_id(secret: str) -> str:
+    """The ``kid`` of a secret: a keyed fingerprint, stable and safe to publish."""
+    return hmac.new(secret.encode(), b"sentiment-dashboard kid", hashlib.sha256).hexdigest()[:16]
+
+
+def _no_previous() -> str | None:
+    return None
+
+
+def _no_refresh() -> bool:
+    return False
+
+
 class TokenService:
     def __init__(
         self,
@@ -34,8 +58,15 @@ class TokenService:
         session_ttl: timedelta,
         ticket_ttl: timedelta,
         clock: Callable[[], datetime] = utc_now,
+        *,
+        previous: Callable[[], str | None] = _no_previous,
+        refresh: Callable[[], bool] = _no_refresh,
     ) -> None:
+        """``secret`` signs and verifies; ``previous`` (None when there is none) only verifies;
+        ``refresh`` asks both to be read afresh next time and says whether they will be."""
         self._secret = secret
+        self._previous = previous
+        self._refresh = refresh
         self._session_ttl = session_ttl
         self._ticket_ttl = ticket_ttl
         self._clock = clock
@@ -75,13 +106,46 @@ class TokenService:
             "exp": int(expires_at.timestamp()),
             **(extra or {}),
         }
-        return jwt.encode(claims, self._secret(), algorithm=_ALGORITHM), expires_at
+        secret = self._secret()
+        token = jwt.encode(claims, secret, algorithm=_ALGORITHM, headers={"kid": key_id(secret)})
+        return token, expires_at
+
+    def _keys(self) -> dict[str, str]:
+        """The secrets that verify, by ``kid``: the current one and the previous one."""
+        secrets = [self._previous(), self._secret()]
+        return {key_id(secret): secret for secret in secrets if secret}
+
+    def _candidates(self, token: str) -> list[str]:
+        """The secret the token's ``kid`` names (read afresh once if none does)."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as error:
+            raise InvalidTokenError("token is invalid") from error
+        keys = self._keys()
+        if kid is None:
+            # Signed before tokens carried a kid: either secret may have signed it.
+            return list(reversed(keys.values()))
+        if kid not in keys and self._refresh():
+            keys = self._keys()
+        if not isinstance(kid, str) or kid not in keys:
+            raise InvalidTokenError("token is invalid")
+        return [keys[kid]]
 
     def _decode(self, token: str, audience: str) -> dict[str, object]:
+        *others, last = self._candidates(token)
+        for secret in others:
+            try:
+                return self._verify(token, secret, audience)
+            except InvalidTokenError as error:
+                if not isinstance(error.__cause__, jwt.InvalidSignatureError):
+                    raise
+        return self._verify(token, last, audience)
+
+    def _verify(self, token: str, secret: str, audience: str) -> dict[str, object]:
         try:
             claims: dict[str, object] = jwt.decode(
                 token,
-                self._secret(),
+                secret,
                 algorithms=[_ALGORITHM],
                 audience=audience,
                 issuer=ISSUER,

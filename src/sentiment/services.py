@@ -8,7 +8,7 @@ from typing import Any
 
 from sentiment.auth import TokenService
 from sentiment.metrics import MetricsService
-from sentiment.secrets import SecretSource
+from sentiment.secrets import SecretSource, refresh_all
 from sentiment.settings import Settings
 from sentiment.store import ConfigurationStore, CounterStore, ItemStore, create_dynamodb_resource
 
@@ -32,6 +32,8 @@ class Services:
 
 def build_services(settings: Settings, dynamodb: Any | None = None) -> Services:
     dynamodb = dynamodb or create_dynamodb_resource(settings)
+    auth_secret = SecretSource.auth_secret(settings)
+    previous_auth_secret = SecretSource.previous_auth_secret(settings)
     return Services(
         settings=settings,
         dynamodb=dynamodb,
@@ -44,9 +46,11 @@ def build_services(settings: Settings, dynamodb: Any | None = None) -> Services:
         configurations=ConfigurationStore(dynamodb, settings.CONFIGURATIONS_TABLE),
         metrics=MetricsService(CounterStore(dynamodb, settings.COUNTERS_TABLE)),
         tokens=TokenService(
-            SecretSource.auth_secret(settings),
+            auth_secret,
             session_ttl=timedelta(seconds=settings.SESSION_TTL_SECONDS),
             ticket_ttl=timedelta(seconds=settings.STREAM_TICKET_TTL_SECONDS),
+            previous=previous_auth_secret.optional,
+            refresh=refresh_all(auth_secret, previous_auth_secret),
         ),
         ingest_api_key=SecretSource.ingest_api_key(settings),
     )

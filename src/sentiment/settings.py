@@ -48,10 +48,17 @@ class Settings(BaseSettings):
     # SecureString parameter (AWS); the parameter wins when both are set.
     AUTH_SECRET: SecretStr | None = None
     AUTH_SECRET_PARAM: str | None = None
+    # The signing secret before the last rotation: tokens it signed stay valid while it is set
+    # (docs/deploy.md, "Rotating the signing secret"); nothing is signed with it.
+    AUTH_SECRET_PREVIOUS: SecretStr | None = None
+    AUTH_SECRET_PREVIOUS_PARAM: str | None = None
     INGEST_API_KEY: SecretStr | None = None
     INGEST_API_KEY_PARAM: str | None = None
     SESSION_TTL_SECONDS: int = Field(7 * 24 * 3600, ge=60)
-    STREAM_TICKET_TTL_SECONDS: int = Field(300, ge=10, le=3600)
+    # Tickets travel in stream URLs (EventSource cannot send headers), so they must be dead before
+    # a leaked copy is read: seconds, not minutes. Each opens one configuration's stream for its
+    # owner and nothing else (docs/deploy.md, "Stream tickets").
+    STREAM_TICKET_TTL_SECONDS: int = Field(30, ge=10, le=120)
 
     # Dashboard: where the page finds the SSE Lambda, and app-level CORS (local stack only;
     # on AWS the Function URLs own CORS so headers are never duplicated).
@@ -72,7 +79,7 @@ class Settings(BaseSettings):
     def _no_inline_secrets_outside_local(self) -> Settings:
         """Deployed environments must read secrets from SSM, never from plain variables."""
         if self.ENVIRONMENT not in LOCAL_ENVIRONMENTS:
-            for name in ("AUTH_SECRET", "INGEST_API_KEY"):
+            for name in ("AUTH_SECRET", "AUTH_SECRET_PREVIOUS", "INGEST_API_KEY"):
                 if getattr(self, name) is not None and getattr(self, f"{name}_PARAM") is None:
                     raise ValueError(
                         f"{name} must come from SSM ({name}_PARAM) when ENVIRONMENT="

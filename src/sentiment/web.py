@@ -55,6 +55,13 @@ def unauthorized(detail: str, scheme: str = "Bearer") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, {"WWW-Authenticate": scheme})
 
 
+def invalid_token(error: InvalidTokenError) -> HTTPException:
+    """A 401 for a token that can never work again (RFC 6750 ``invalid_token``): the page
+    discards its session on this answer only, never on a 401 that does not say so."""
+    detail = str(error)
+    return unauthorized(detail, f'Bearer error="invalid_token", error_description="{detail}"')
+
+
 def user_from_bearer(services: Services, credentials: HTTPAuthorizationCredentials | None) -> str:
     """The user id of a valid session token, or a 401 saying what is wrong."""
     if credentials is None:
@@ -62,7 +69,7 @@ def user_from_bearer(services: Services, credentials: HTTPAuthorizationCredentia
     try:
         return services.tokens.verify_session(credentials.credentials)
     except InvalidTokenError as error:
-        raise unauthorized(str(error)) from error
+        raise invalid_token(error) from error
 
 
 def install_common(app: FastAPI, services: Services, observability: Observability) -> None:

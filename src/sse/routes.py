@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sentiment.auth import InvalidTokenError
 from sentiment.models import Configuration
 from sentiment.store import ConfigurationNotFoundError
-from sentiment.web import BearerDep, ServicesDep, unauthorized, user_from_bearer
+from sentiment.web import BearerDep, ServicesDep, invalid_token, user_from_bearer
 from sse.connections import Slot
 from sse.cursor import StartPoint, start_point
 from sse.events import encode
@@ -100,7 +100,7 @@ def stream_owner(
     try:
         return services.tokens.verify_ticket(ticket, config_id)
     except InvalidTokenError as error:
-        raise unauthorized(str(error)) from error
+        raise invalid_token(error) from error
 
 
 def owned_configuration(

@@ -1,7 +1,14 @@
-"""The deployment suite: runs against ANY deployment given DASHBOARD_URL and SSE_LAMBDA_URL."""
+"""The deployment suite: runs against ANY deployment given DASHBOARD_URL and SSE_LAMBDA_URL.
+
+Tests that write (items, configurations) are marked ``writes`` and run only with
+``E2E_WRITES=1``: the local stack and preprod allow it, prod does not, so the suite against prod
+reads health, metrics and streams and leaves the data alone. A test that asks for the
+``writer`` or ``config`` fixture without the mark is a collection error, so none slips through.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +21,31 @@ from tests.e2e.client import Deployment, MissingTargetError
 from tests.utils.factories import item_payload
 
 pytestmark = pytest.mark.e2e
+
+WRITES_ENV = "E2E_WRITES"
+WRITING_FIXTURES = frozenset({"writer", "config"})
+
+
+def writes_allowed() -> bool:
+    return os.environ.get(WRITES_ENV) == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if WRITING_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("writes") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"tests that write must be marked `writes`: {unmarked}")
+    if writes_allowed():
+        return
+    kept = [item for item in items if item.get_closest_marker("writes") is None]
+    deselected = [item for item in items if item.get_closest_marker("writes") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +66,8 @@ def stream_status(deployment: Deployment) -> dict[str, Any]:
 
 @pytest.fixture
 def writer(deployment: Deployment) -> Deployment:
+    if not writes_allowed():
+        pytest.fail(f"{WRITES_ENV} is not 1: this suite must not write to the deployment")
     if not deployment.api_key:
         pytest.skip("INGEST_API_KEY is not set; tests that write are skipped")
     return deployment

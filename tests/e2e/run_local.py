@@ -23,6 +23,7 @@ def main(argv: list[str]) -> int:
             "DASHBOARD_URL": f"{stack.dashboard_url}/",  # as Terraform outputs it
             "SSE_LAMBDA_URL": f"{stack.sse_url}/",
             "INGEST_API_KEY": stack.api_key,
+            "E2E_WRITES": "1",  # a throwaway stack: every test may write
         }
         print(
             f"==> DASHBOARD_URL={env['DASHBOARD_URL']} SSE_LAMBDA_URL={env['SSE_LAMBDA_URL']}",

@@ -1,4 +1,5 @@
-"""Both functions answer, and the dashboard points the page at the SSE function."""
+"""Both functions answer, the dashboard points the page at the SSE function, and the read-only
+API answers (all of it safe against prod)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,16 @@ def test_stream_status_fields_and_arithmetic(stream_status: dict[str, Any]) -> N
     assert stream_status["uptime_seconds"] >= 0
     assert 0 < stream_status["heartbeat_interval"] <= 300
     assert 0 < stream_status["poll_interval"] <= 60
+
+
+def test_metrics_and_items_are_readable(deployment: Deployment) -> None:
+    metrics = deployment.get("/api/v2/metrics", params={"hours": 1})
+    assert metrics.status_code == 200, metrics.text
+    body = metrics.json()
+    assert body["window_hours"] == 1
+    assert body["tickers"] is None
+    assert body["total"] == body["positive"] + body["neutral"] + body["negative"]
+    assert len(body["hourly"]) == 1
+    items = deployment.get("/api/v2/items", params={"limit": 1})
+    assert items.status_code == 200, items.text
+    assert len(items.json()["items"]) <= 1

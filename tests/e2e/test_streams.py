@@ -76,6 +76,7 @@ async def test_heartbeat_within_the_advertised_interval(
     assert second.id
 
 
+@pytest.mark.writes
 async def test_item_posted_while_connected_arrives(
     writer: Deployment, sse_client: httpx.AsyncClient, make_item: Callable[..., dict[str, Any]]
 ) -> None:
@@ -92,6 +93,7 @@ async def test_item_posted_while_connected_arrives(
     assert event.data["ingested_at"]
 
 
+@pytest.mark.writes
 async def test_items_posted_while_disconnected_are_replayed(
     writer: Deployment, sse_client: httpx.AsyncClient, make_item: Callable[..., dict[str, Any]]
 ) -> None:
@@ -125,6 +127,7 @@ async def test_malformed_last_event_id_resyncs(
     assert resync.data["reason"] == "malformed"
 
 
+@pytest.mark.writes
 class TestConfigurationStreams:
     @pytest.fixture
     def session(self, deployment: Deployment) -> dict[str, str]:

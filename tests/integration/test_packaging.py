@@ -9,6 +9,9 @@ no site-packages, no project, no .venv), the way Lambda runs it from /var/task:
 - ``run.sh`` (the handler LWA executes) serves /health and a stream whose first event is a
   ``heartbeat`` with an ``id:``.
 
+Every distribution in a zip is exactly the one its lock (``requirements/<function>.txt``) pins,
+and a lock whose hash does not match the wheel stops the build.
+
 The zips do not bundle boto3 (the Lambda runtime provides it), so, as on Lambda, boto3 comes
 from a separate "runtime" directory on the path, standing in for /var/runtime. A second build
 from scratch must give byte-identical zips. Select with ``pytest -k packaging`` or by path.
@@ -33,7 +36,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from scripts.package import runtime_python, unpack
+from scripts.package import Target, locked, normalize, read_lock, runtime_python, unpack
 
 from sentiment.settings import Settings
 from sentiment.store.tables import create_tables
@@ -218,6 +221,57 @@ def assert_bytecode(names: list[str], pyc_headers: dict[str, bytes]) -> None:
     for name, header in pyc_headers.items():
         # PEP 552: after the magic number, flags 0b01 = hash-based, source never checked.
         assert int.from_bytes(header[4:8], "little") == 0b01, name
+
+
+def zipped_distributions(archive: Path) -> dict[str, str]:
+    """{name: version} of every ``*.dist-info/METADATA`` in a zip."""
+    found = {}
+    with zipfile.ZipFile(archive) as zipped:
+        for name in zipped.namelist():
+            if name.count("/") == 1 and name.endswith(".dist-info/METADATA"):
+                headers = dict(
+                    line.split(": ", 1)
+                    for line in zipped.read(name).decode().splitlines()[:10]
+                    if ": " in line
+                )
+                found[normalize(headers["Name"])] = headers["Version"]
+    return found
+
+
+def test_zip_contents_are_exactly_the_lock(artifacts: Artifacts) -> None:
+    target = Target(LAMBDA_PYTHON, "x86_64")
+    for function, archive in (("dashboard", artifacts.dashboard), ("sse", artifacts.sse)):
+        pins = {pin.name: pin.version for pin in locked(function, target, bundle_boto3=False)}
+        assert zipped_distributions(archive) == pins, function
+    runtime = {
+        normalize(path.name.split("-")[0]): path.name[: -len(".dist-info")].split("-", 1)[1]
+        for path in artifacts.runtime.glob("*.dist-info")
+    }
+    pins = {pin.name: pin.version for pin in locked("lambda-runtime", target, bundle_boto3=False)}
+    assert runtime == pins
+
+
+def test_a_hash_the_lock_does_not_list_stops_the_build(
+    tmp_path: Path, artifacts: Artifacts
+) -> None:
+    """The wheel cache holds the real fastapi wheel; a lock naming another sha256 refuses it."""
+    locks = tmp_path / "requirements"
+    shutil.copytree(ROOT / "requirements", locks)
+    lock = locks / "dashboard.txt"
+    [fastapi] = [pin for pin in read_lock(lock) if pin.name == "fastapi"]
+    text = lock.read_text()
+    for digest in fastapi.hashes:
+        text = text.replace(digest, "sha256:" + "0" * 64)
+    lock.write_text(text)
+    result = subprocess.run(
+        [sys.executable, str(PACKAGE), "dashboard", "--python-version", LAMBDA_PYTHON,
+         "--locks", str(locks), "--dist", str(tmp_path / "dist"), "--offline", "--no-bytecode"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in result.stderr, result.stderr[-2000:]
+    assert f"fastapi=={fastapi.version}" in result.stderr
+    assert not (tmp_path / "dist" / "dashboard.zip").exists()
 
 
 def test_builder_reports_sizes(artifacts: Artifacts) -> None:

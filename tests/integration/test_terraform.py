@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from tests.utils.terraform import (  # noqa: E402
     destroy,
     leftovers,
     require_terraform,
+    terraform_binary,
 )
 
 # The shared session fixture `applied_terraform` (and its teardown) is loaded by tests/conftest.py.
@@ -45,10 +47,10 @@ TOOLS_VENV = Path(os.environ.get("TOOLS_VENV", ROOT / ".venv-tools"))
 SETTINGS_FIELDS = {
     "ENVIRONMENT", "ITEMS_TABLE", "COUNTERS_TABLE", "CONFIGURATIONS_TABLE", "ITEM_TTL_DAYS",
     "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS",
-    "AUTH_SECRET_PARAM", "INGEST_API_KEY_PARAM", "SESSION_TTL_SECONDS",
-    "STREAM_TICKET_TTL_SECONDS", "SSE_URL", "CORS_ALLOWED_ORIGINS", "SSE_HEARTBEAT_INTERVAL",
-    "SSE_METRICS_INTERVAL", "SSE_POLL_INTERVAL", "SSE_MAX_CONNECTIONS", "SSE_REPLAY_LIMIT",
-    "SSE_MAX_STREAM_SECONDS", "METRICS_NAMESPACE",
+    "AUTH_SECRET_PARAM", "AUTH_SECRET_PREVIOUS_PARAM", "INGEST_API_KEY_PARAM",
+    "SESSION_TTL_SECONDS", "STREAM_TICKET_TTL_SECONDS", "SSE_URL", "CORS_ALLOWED_ORIGINS",
+    "SSE_HEARTBEAT_INTERVAL", "SSE_METRICS_INTERVAL", "SSE_POLL_INTERVAL", "SSE_MAX_CONNECTIONS",
+    "SSE_REPLAY_LIMIT", "SSE_MAX_STREAM_SECONDS", "METRICS_NAMESPACE",
 }  # fmt: skip
 LWA_ENVIRONMENT = {
     "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
@@ -82,6 +84,54 @@ def test_validate(workdir: TerraformWorkdir) -> None:
     report = json.loads(result.stdout)
     assert report["valid"], json.dumps(report["diagnostics"], indent=2)
     assert report["warning_count"] == 0, json.dumps(report["diagnostics"], indent=2)
+
+
+def console(workdir: TerraformWorkdir, expression: str, **variables: str) -> CompletedProcess[str]:
+    """``terraform console`` on one expression, with the required variables and ``variables``."""
+    values = {
+        "auth_secret": AUTH_SECRET,
+        "ingest_api_key": INGEST_API_KEY,
+        "environment": "tftest",
+        "cors_allowed_origins": json.dumps(CORS_ORIGINS),
+        **variables,
+    }
+    arguments = [part for name, value in values.items() for part in ("-var", f"{name}={value}")]
+    return subprocess.run(
+        [str(terraform_binary()), "console", "-no-color", *arguments],
+        input=f"{expression}\n",
+        cwd=workdir.path,
+        env=workdir.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("previous", "stored"),
+    [({}, AUTH_SECRET), ({"auth_secret_previous": ""}, AUTH_SECRET),
+     ({"auth_secret_previous": "old-" + "s" * 40}, "old-" + "s" * 40)],
+    ids=["unset", "empty CI secret", "rotation"],
+)  # fmt: skip
+def test_previous_signing_secret_parameter_value(
+    workdir: TerraformWorkdir, previous: dict[str, str], stored: str
+) -> None:
+    """An unset or empty AUTH_SECRET_PREVIOUS (as an absent CI secret arrives) stores the current
+    secret, which adds no key; during a rotation it stores the old one (ssm.tf's expression)."""
+    result = console(
+        workdir, "nonsensitive(coalesce(var.auth_secret_previous, var.auth_secret))", **previous
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Invalid value for variable" not in result.stdout + result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == stored
+
+
+def test_a_short_previous_signing_secret_is_refused(workdir: TerraformWorkdir) -> None:
+    result = console(workdir, "var.environment", auth_secret_previous="short")
+    # console reports the failed validation without failing (plan and apply stop on it).
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "Invalid value for variable" in output
+    assert "auth_secret_previous must be at least 32 characters (the old auth_secret)" in output
 
 
 def test_repository_module_has_no_local_state() -> None:
@@ -160,12 +210,14 @@ def test_apply_creates_the_functions(applied_terraform: AppliedTerraform) -> Non
         env = environment_of(function)
         assert set(env) - set(LWA_ENVIRONMENT) == SETTINGS_FIELDS
         assert "AUTH_SECRET" not in env
+        assert "AUTH_SECRET_PREVIOUS" not in env
         assert "INGEST_API_KEY" not in env
         assert env["ENVIRONMENT"] == ENVIRONMENT
         assert env["ITEMS_TABLE"] == f"{ENVIRONMENT}-sentiment-items"
         assert env["COUNTERS_TABLE"] == f"{ENVIRONMENT}-sentiment-counters"
         assert env["CONFIGURATIONS_TABLE"] == f"{ENVIRONMENT}-sentiment-configurations"
         assert env["AUTH_SECRET_PARAM"] == f"/{ENVIRONMENT}/sentiment/auth-secret"
+        assert env["AUTH_SECRET_PREVIOUS_PARAM"] == f"/{ENVIRONMENT}/sentiment/auth-secret-previous"
         assert env["INGEST_API_KEY_PARAM"] == f"/{ENVIRONMENT}/sentiment/ingest-api-key"
         assert env["CORS_ALLOWED_ORIGINS"] == ""
         assert env["SSE_MAX_STREAM_SECONDS"] == "840"
@@ -307,8 +359,9 @@ def test_apply_creates_least_privilege_roles(applied_terraform: AppliedTerraform
     assert sse[tables["configurations"]] == {"dynamodb:GetItem"}
     assert tables["items"] not in sse
     ssm_resources = {r for r, actions in sse.items() if "ssm:GetParameter" in actions}
-    assert [r.rsplit(":parameter", 1)[1] for r in ssm_resources] == [
-        f"/{ENVIRONMENT}/sentiment/auth-secret"
+    assert sorted(r.rsplit(":parameter", 1)[1] for r in ssm_resources) == [
+        f"/{ENVIRONMENT}/sentiment/auth-secret",
+        f"/{ENVIRONMENT}/sentiment/auth-secret-previous",
     ]
     for policy, group in ((dashboard, "dashboard"), (sse, "sse")):
         log_resources = [r for r, actions in policy.items() if "logs:PutLogEvents" in actions]
@@ -329,7 +382,12 @@ def test_apply_creates_logs_and_secrets(applied_terraform: AppliedTerraform) -> 
         f"/aws/lambda/{ENVIRONMENT}-sentiment-sse": 30,
     }
     ssm = clients["ssm"]
-    for name, value in (("auth-secret", AUTH_SECRET), ("ingest-api-key", INGEST_API_KEY)):
+    # No rotation under way: the previous signing secret is the current one (adds no key).
+    for name, value in (
+        ("auth-secret", AUTH_SECRET),
+        ("auth-secret-previous", AUTH_SECRET),
+        ("ingest-api-key", INGEST_API_KEY),
+    ):
         parameter = ssm.get_parameter(Name=f"/{ENVIRONMENT}/sentiment/{name}", WithDecryption=True)
         assert parameter["Parameter"]["Type"] == "SecureString"
         assert parameter["Parameter"]["Value"] == value

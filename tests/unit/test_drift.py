@@ -21,7 +21,7 @@ from sentiment.store.tables import ALL_TABLES, CONFIGURATIONS, COUNTERS, ITEMS, 
 
 MODULE = Path(__file__).resolve().parents[2] / "infrastructure" / "terraform"
 # Plain-text secrets are the local stack's; deployed functions get the *_PARAM names instead.
-LOCAL_ONLY_FIELDS = {"AUTH_SECRET", "INGEST_API_KEY"}
+LOCAL_ONLY_FIELDS = {"AUTH_SECRET", "AUTH_SECRET_PREVIOUS", "INGEST_API_KEY"}
 LWA_VARIABLES = {
     "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
     "AWS_LWA_INVOKE_MODE": "response_stream",

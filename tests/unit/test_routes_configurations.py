@@ -64,7 +64,9 @@ def _foreign_token() -> str:
 
 
 def test_every_route_needs_a_session(dashboard: TestClient, services: Services) -> None:
-    """401 with a reason and ``WWW-Authenticate: Bearer`` on every configuration route."""
+    """401 with a reason and ``WWW-Authenticate: Bearer`` on every configuration route; a token
+    that can never work again says so the RFC 6750 way (``error="invalid_token"``), which is the
+    one answer on which the page discards its session."""
     ticket = services.tokens.issue_ticket("u" * 32, MISSING_ID).ticket
     cases = [
         ({}, "missing bearer token"),
@@ -80,7 +82,10 @@ def test_every_route_needs_a_session(dashboard: TestClient, services: Services) 
             response = dashboard.request(method, path, json=body, headers=headers)
             assert response.status_code == 401, (headers, method, path)
             assert response.json() == {"detail": detail}, (headers, method, path)
-            assert response.headers["www-authenticate"] == "Bearer"
+            expected = "Bearer"
+            if detail != "missing bearer token":
+                expected = f'Bearer error="invalid_token", error_description="{detail}"'
+            assert response.headers["www-authenticate"] == expected
 
 
 def test_create_get_and_list(dashboard: TestClient) -> None:

@@ -1,5 +1,7 @@
-"""The GitHub Actions wiring: deploy outputs feed the E2E job, actions are pinned, secrets stay
-secret, and both workflows pass actionlint and zizmor."""
+"""The GitHub Actions wiring: deploys only after CI passed for the commit, deploy outputs feed the
+E2E job, the role and the secrets reach only the steps that need them (and no step that installs
+packages), no caches where they are in reach, actions are pinned, secrets stay secret, and both
+workflows pass actionlint and zizmor."""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def ci() -> dict[str, Any]:
 
 def test_e2e_urls_come_from_the_deploy_job_outputs(deploy: dict[str, Any]) -> None:
     e2e, job = deploy["jobs"]["e2e"], deploy["jobs"]["deploy"]
-    assert e2e["needs"] == "deploy"
+    assert e2e["needs"] == ["gate", "deploy"]
     assert e2e["env"]["DASHBOARD_URL"] == "${{ needs.deploy.outputs.dashboard_url }}"
     assert e2e["env"]["SSE_LAMBDA_URL"] == "${{ needs.deploy.outputs.sse_lambda_url }}"
     assert job["outputs"] == {
@@ -82,18 +84,128 @@ def test_deploy_uses_oidc_and_a_remote_backend(deploy: dict[str, Any]) -> None:
     init = next(s["run"] for s in job["steps"] if s.get("name") == "Terraform init (remote state)")
     assert 'backend "s3"' in init
     assert "-backend-config=" in init
+    assert "-lockfile=readonly" in init
     runs = " ".join(s.get("run", "") for s in job["steps"])
-    assert "make package" in runs
     assert "terraform plan -out=tfplan" in runs
     assert "terraform apply tfplan" in runs
+    package = " ".join(s.get("run", "") for s in deploy["jobs"]["package"]["steps"])
+    assert "make package" in package
 
 
-def test_deploy_triggers(deploy: dict[str, Any]) -> None:
-    assert deploy["on"]["push"] == {"branches": ["main"]}
+def test_deploy_triggers(deploy: dict[str, Any], ci: dict[str, Any]) -> None:
+    """No push trigger: a commit deploys only once CI has passed for it."""
+    assert set(deploy["on"]) == {"workflow_run", "workflow_dispatch"}
+    assert deploy["on"]["workflow_run"] == {
+        "workflows": [ci["name"]],
+        "types": ["completed"],
+        "branches": ["main"],
+    }
+    assert ci["name"] == "CI"
     choice = deploy["on"]["workflow_dispatch"]["inputs"]["environment"]
     assert choice["type"] == "choice"
     assert choice["options"] == ["preprod", "prod"]
     assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_gate_requires_a_successful_ci_run_of_a_push_to_main(deploy: dict[str, Any]) -> None:
+    gate = deploy["jobs"]["gate"]
+    condition = " ".join(gate["if"].split())
+    assert "github.event.workflow_run.conclusion == 'success'" in condition
+    assert "github.event.workflow_run.event == 'push'" in condition
+    assert "github.event.workflow_run.head_repository.full_name == github.repository" in condition
+    assert gate["permissions"] == {"actions": "read"}
+    [check] = gate["steps"]
+    assert check["env"]["RUN_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    assert check["env"]["DISPATCHED_SHA"] == "${{ github.sha }}"
+    assert 'if [ "$branch" != main ]' in check["run"]
+    assert "actions/workflows/ci.yml/runs?head_sha=$sha&event=push&status=success" in check["run"]
+    assert gate["outputs"] == {"sha": "${{ steps.ci.outputs.sha }}"}
+
+
+def needs(job: dict[str, Any]) -> list[str]:
+    value = job.get("needs", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_every_deploy_job_runs_after_the_gate_on_the_commit_ci_tested(
+    deploy: dict[str, Any],
+) -> None:
+    for name, job in deploy["jobs"].items():
+        if name == "gate":
+            continue
+        assert "gate" in needs(job), name
+        [checkout] = [s for s in job["steps"] if "actions/checkout" in s.get("uses", "")]
+        assert checkout["with"] == {
+            "ref": "${{ needs.gate.outputs.sha }}",
+            "persist-credentials": False,
+        }, name
+    assert needs(deploy["jobs"]["deploy"]) == ["gate", "package"]
+
+
+# --- the role and the secrets reach only the steps that need them --------------------------------
+
+INSTALLERS = re.compile(r"\b(pip|pipx|uv|npm|npx|apt-get|make|curl|wget)\b")
+
+
+def secret_names(mapping: dict[str, Any] | None) -> set[str]:
+    return {k for k, v in (mapping or {}).items() if "secrets." in str(v)}
+
+
+def test_secrets_are_scoped_to_the_steps_that_need_them(deploy: dict[str, Any]) -> None:
+    assert "secrets." not in str(deploy.get("env", {}))
+    scoped: dict[str, set[str]] = {}
+    for job_name, job in deploy["jobs"].items():
+        assert not secret_names(job.get("env")), f"job-level secrets in {job_name}"
+        for step in job["steps"]:
+            names = secret_names(step.get("env")) | secret_names(step.get("with"))
+            if names:
+                scoped[f"{job_name}: {step.get('name', step.get('uses'))}"] = names
+    assert scoped == {
+        "deploy: Terraform plan": {
+            "TF_VAR_auth_secret",
+            "TF_VAR_auth_secret_previous",
+            "TF_VAR_ingest_api_key",
+        },
+        "e2e: E2E suite": {"INGEST_API_KEY"},
+    }
+    # Prod's E2E run gets no key at all (and writes nothing).
+    [suite] = [s for s in deploy["jobs"]["e2e"]["steps"] if s.get("name") == "E2E suite"]
+    assert suite["env"]["INGEST_API_KEY"].startswith(
+        "${{ (inputs.environment || 'preprod') != 'prod'"
+    )
+    assert deploy["jobs"]["e2e"]["env"]["E2E_WRITES"] == (
+        "${{ (inputs.environment || 'preprod') == 'prod' && '0' || '1' }}"
+    )
+
+
+def test_the_role_is_only_in_a_job_that_installs_nothing(deploy: dict[str, Any]) -> None:
+    assert deploy["permissions"] == {}
+    with_oidc = [n for n, j in deploy["jobs"].items() if "id-token" in j.get("permissions", {})]
+    assert with_oidc == ["deploy"]
+    job = deploy["jobs"]["deploy"]
+    uses = [s.get("uses", "") for s in job["steps"]]
+    assert not any("setup-python" in u or "setup-node" in u or "actions/cache" in u for u in uses)
+    credentials = next(i for i, u in enumerate(uses) if "configure-aws-credentials" in u)
+    after = job["steps"][credentials + 1 :]
+    assert [s.get("name") for s in after] == [
+        "Terraform init (remote state)",
+        "Terraform plan",
+        "Terraform apply",
+        "Export the function URLs",
+    ]
+    for step in job["steps"]:
+        assert not INSTALLERS.search(step.get("run", "")), step
+    # Installing happens in the jobs without the role, before any secret is in reach.
+    e2e = [s.get("name") for s in deploy["jobs"]["e2e"]["steps"]]
+    assert e2e.index("Install the locked test dependencies") < e2e.index("E2E suite")
+
+
+def test_no_caches_in_the_deploy_workflow(deploy: dict[str, Any]) -> None:
+    for step in steps(deploy):
+        assert "actions/cache" not in step.get("uses", "")
+        assert "cache" not in step.get("with", {}), step
+    lines = (WORKFLOWS / "deploy.yml").read_text().splitlines()
+    assert not [line for line in lines if "cache" in line.split("#")[0]]
 
 
 def test_ci_runs_the_make_targets_with_least_privilege(ci: dict[str, Any]) -> None:
@@ -108,7 +220,10 @@ def test_ci_runs_the_make_targets_with_least_privilege(ci: dict[str, Any]) -> No
     }
     assert pythons == {"3.12"}, "CI runs the Lambda runtime's Python"
     assert all(
-        s["with"].get("cache") == "pip" for s in steps(ci) if "setup-python" in s.get("uses", "")
+        s["with"].get("cache") == "pip"
+        and s["with"]["cache-dependency-path"] == "requirements/dev.txt"
+        for s in steps(ci)
+        if "setup-python" in s.get("uses", "")
     )
 
 

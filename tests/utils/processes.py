@@ -140,6 +140,24 @@ def extra_sse_app(stack: RunningStack, env: dict[str, str]) -> AbstractContextMa
     return extra_app(stack, env)
 
 
+@contextmanager
+def restarted_apps(stack: RunningStack, env: dict[str, str]) -> Iterator[StackConfig]:
+    """Both apps started again, with ``env`` (a new secret, say), on the stack's DynamoDB: what
+    a deploy does to the functions while the tables stay. Yields their ports and URLs."""
+    config = StackConfig(
+        dashboard_port=free_port(), sse_port=free_port(), moto_port=stack.config.moto_port
+    )
+    base_env = app_environment(config, {**os.environ, **FAST_SSE_ENV, **env})
+    specs = process_specs(config, base_env)
+    supervisor = Supervisor(write=lambda line: None)
+    try:
+        supervisor.start(specs["dashboard"])
+        supervisor.start(specs["sse"])
+        yield config
+    finally:
+        supervisor.stop_all()
+
+
 def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.1) -> None:
     """Poll ``predicate()`` until truthy; fail with a clear message after ``timeout``."""
     assert callable(predicate)

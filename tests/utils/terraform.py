@@ -43,7 +43,8 @@ MODULE = ROOT / "infrastructure" / "terraform"
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 DEFAULT_PLUGIN_DIR = "/opt/tf-plugins"
 # Only these files of the module are copied (no state, no .terraform, no real tfvars).
-MODULE_FILES = ("*.tf",)
+# The committed provider lock too: init refuses a provider it does not list (-lockfile=readonly).
+MODULE_FILES = ("*.tf", ".terraform.lock.hcl")
 
 # What the apply test deploys (and what other tests can rely on).
 ENVIRONMENT = "tftest"
@@ -149,7 +150,7 @@ class TerraformWorkdir:
         return result
 
     def init(self) -> None:
-        self.run("init", "-backend=false", "-no-color", "-input=false")
+        self.run("init", "-backend=false", "-no-color", "-input=false", "-lockfile=readonly")
 
     def output_json(self) -> dict[str, Any]:
         raw = json.loads(self.run("output", "-json", "-no-color").stdout)

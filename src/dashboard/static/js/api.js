@@ -6,12 +6,21 @@ const SESSION_MARGIN_MS = 60_000;
 
 /** An HTTP error with the API's ``detail`` turned into one readable sentence. */
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, { invalidToken = false } = {}) {
     super(describeDetail(status, detail));
     this.name = "ApiError";
     this.status = status;
     this.detail = detail;
+    // The server said the token can never work again (expired, or signed with a key it no longer
+    // accepts); any other 401 leaves the session alone.
+    this.invalidToken = invalidToken;
   }
+}
+
+/** RFC 6750: ``WWW-Authenticate: Bearer error="invalid_token", ...`` on a dead token. */
+export function saysInvalidToken(response) {
+  const challenge = response.headers.get("WWW-Authenticate") || "";
+  return response.status === 401 && /^Bearer\b.*\berror="invalid_token"/i.test(challenge);
 }
 
 /** FastAPI details are a string, or (422) a list of {loc, msg}. */
@@ -50,7 +59,11 @@ export async function request(path, { method = "GET", body, token, signal } = {}
   }
   if (response.status === 204) return null;
   const payload = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, payload && payload.detail);
+  if (!response.ok) {
+    throw new ApiError(response.status, payload && payload.detail, {
+      invalidToken: saysInvalidToken(response),
+    });
+  }
   return payload;
 }
 
@@ -71,7 +84,8 @@ export const api = {
   createSession: () => request("/api/v2/auth/anonymous", { method: "POST" }),
 };
 
-/** The anonymous session: created on demand, kept in localStorage, replaced when rejected. */
+/** The anonymous session: created on demand, kept in localStorage, replaced only when the server
+ * says its token is invalid or expired (a key rotation keeps it valid: docs/deploy.md). */
 export class SessionStore {
   constructor(storage = window.localStorage) {
     this.storage = storage;
@@ -110,8 +124,9 @@ export class SessionStore {
     try {
       return await request(path, { ...options, token: session.token });
     } catch (error) {
-      // A token signed with an old secret, or expired server-side: it can never work again.
-      if (error instanceof ApiError && error.status === 401) this.forget();
+      // Only a token the server calls invalid can never work again; dropping the session on any
+      // other 401 would lose the user's watch lists for nothing.
+      if (error instanceof ApiError && error.invalidToken) this.forget();
       throw error;
     }
   }

@@ -71,7 +71,7 @@ export class ConfigPanel {
       this.max = answer.max_configurations || this.max;
       this.set(answer.configurations);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) this.set([]);
+      if (error instanceof ApiError && error.invalidToken) this.set([]);
       else this.notify(`Could not load your watch lists: ${error.message}`);
     }
   }

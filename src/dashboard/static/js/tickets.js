@@ -1,23 +1,24 @@
-// Stream tickets for one configuration: a fresh one for every connection attempt, and a
-// spare kept fresh in the background (renewed before it expires) for when the API is slow.
+// Stream tickets for one configuration: a fresh one for every connection attempt.
+//
+// Tickets live for seconds (STREAM_TICKET_TTL_SECONDS, 30 by default): they travel in the
+// stream's URL, so a copy that leaks into a log must be dead by the time anyone reads it
+// (docs/deploy.md, "Stream tickets"). Nothing is renewed in the background: a ticket is minted
+// when a connection needs one. If minting fails for a passing reason, the last ticket is used
+// while it has a few seconds left.
 
 import { ApiError } from "./api.js";
 
-// Renew this long before expiry; never use a ticket with less left than USABLE_MS.
-const RENEW_BEFORE_MS = 60_000;
+// Never use a ticket with less left than this: the stream must open before it expires.
 const USABLE_MS = 5_000;
-const RETRY_MS = 10_000;
 
 export class TicketKeeper {
   /** @param {() => Promise<{ticket: string, expires_at: string}>} mint */
   constructor(mint) {
     this.mint = mint;
-    this.current = null; // {ticket, expiresAt, issuedAt}
-    this.timer = null;
-    this.stopped = false;
+    this.current = null; // {ticket, expiresAt}
   }
 
-  /** A freshly minted ticket; falls back to the spare if minting fails for a passing reason. */
+  /** A freshly minted ticket; falls back to the last one if minting fails for a passing reason. */
   async fresh() {
     try {
       return (await this.renew()).ticket;
@@ -31,29 +32,12 @@ export class TicketKeeper {
   }
 
   async renew() {
-    const issuedAt = Date.now();
     const answer = await this.mint();
-    const expiresAt = Date.parse(answer.expires_at);
-    this.current = { ticket: answer.ticket, expiresAt, issuedAt };
-    this.schedule();
+    this.current = { ticket: answer.ticket, expiresAt: Date.parse(answer.expires_at) };
     return this.current;
   }
 
-  schedule() {
-    clearTimeout(this.timer);
-    if (this.stopped || !this.current) return;
-    const lifetime = this.current.expiresAt - this.current.issuedAt;
-    // A minute before expiry, or at 80 % of short lifetimes.
-    const renewIn = Math.max(1_000, Math.min(lifetime - RENEW_BEFORE_MS, lifetime * 0.8));
-    this.timer = setTimeout(() => {
-      this.renew().catch(() => {
-        if (!this.stopped) this.timer = setTimeout(() => this.schedule(), RETRY_MS);
-      });
-    }, renewIn - (Date.now() - this.current.issuedAt));
-  }
-
   stop() {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.current = null;
   }
 }
