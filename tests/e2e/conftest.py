@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.client import Deployment, MissingTargetError
+from tests.e2e.client import MISSING_INGEST_KEY, Deployment, MissingTargetError
 from tests.utils.factories import item_payload
 
 pytestmark = pytest.mark.e2e
@@ -34,9 +34,12 @@ def stream_status(deployment: Deployment) -> dict[str, Any]:
 
 @pytest.fixture
 def writer(deployment: Deployment) -> Deployment:
-    if not deployment.api_key:
-        pytest.skip("INGEST_API_KEY is not set; tests that write are skipped")
-    return deployment
+    """The deployment, for tests that write: a missing key fails them, unless E2E_READ_ONLY."""
+    if deployment.api_key:
+        return deployment
+    if deployment.read_only:
+        pytest.skip("E2E_READ_ONLY is set: the tests that write are skipped")
+    pytest.fail(MISSING_INGEST_KEY, pytrace=False)
 
 
 @pytest.fixture
