@@ -20,7 +20,7 @@ def run_write_test(**env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ("INGEST_API_KEY", "E2E_READ_ONLY")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", WRITE_TEST, "-p", "no:cacheprovider", "-rA",
-         "--no-cov", "-o", "addopts="],
+         "--no-cov"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**base, "DASHBOARD_URL": NOWHERE, "SSE_LAMBDA_URL": NOWHERE, **env},
     )  # fmt: skip
