@@ -248,3 +248,34 @@ def test_the_guide_works_against_moto(tmp_path: Path, moto: str) -> None:
     session.run("destroy", blocks["destroy"], answer="yes\n")
     remaining = {kind: names for kind, names in leftovers(moto, ENVIRONMENT).items() if names}
     assert not remaining, remaining
+
+
+@pytest.mark.terraform
+@pytest.mark.timeout(300)
+def test_terraform_sh_init_survives_make_clean(tmp_path: Path) -> None:
+    """`scripts/terraform.sh init` must leave nothing that `terraform destroy` needs under
+    build/, which `make clean` deletes."""
+    require_terraform()
+    root = tmp_path / "repository"
+    shutil.copytree(ROOT / "scripts", root / "scripts", ignore=NOT_COPIED)
+    shutil.copytree(ROOT / "infrastructure", root / "infrastructure", ignore=NOT_COPIED)
+    binary = terraform_binary()
+    assert binary is not None
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TF_")},
+        "TF_PLUGIN_DIR": str(plugin_dir()),
+        "TERRAFORM": binary,
+    }
+
+    def terraform_sh(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(root / "scripts" / "terraform.sh"), *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=240, check=False)  # fmt: skip
+
+    initialised = terraform_sh("init", "-backend=false", "-no-color")
+    assert initialised.returncode == 0, initialised.stdout + initialised.stderr
+    shutil.rmtree(root / "build")  # what `make clean` does to it
+
+    validated = terraform_sh("validate", "-no-color")
+
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert "The configuration is valid." in validated.stdout
