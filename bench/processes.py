@@ -40,8 +40,8 @@ def log_dir() -> Path:
 @contextlib.contextmanager
 def fresh_stack(env: dict[str, str] | None = None) -> Iterator[RunningStack]:
     """moto server (empty tables: SEED_DEMO_DATA=0), the dashboard and an SSE app, as
-    ``make run`` starts them, on free ports. Every benchmark starts one of its own, because
-    moto's TransactWriteItems deep-copies the tables, so ingest slows as they grow."""
+    ``make run`` starts them, on free ports. Every benchmark starts one of its own, so one
+    benchmark's data never skews another's."""
     with running_stack(demo=False, env={**SERVER_DEFAULTS, **(env or {})}) as stack:
         yield stack
 
@@ -81,16 +81,18 @@ def sse_server(
     *,
     factory: str | None = None,
     src: Path | None = None,
+    dynamodb_port: int | None = None,
     logs: Path,
 ) -> Iterator[Server]:
-    """An SSE app on the stack's DynamoDB. ``factory=None`` runs the product's ``run.sh``
-    (exactly what LWA and the local stack run); otherwise uvicorn with the same options and
-    that app factory (the naive baseline, the probe). ``src`` runs another source tree."""
+    """An SSE app on the stack's DynamoDB (or whatever listens on ``dynamodb_port``, such as a
+    fault proxy). ``factory=None`` runs the product's ``run.sh`` (exactly what LWA and the local
+    stack run); otherwise uvicorn with the same options and that app factory (the naive
+    baseline, the probe). ``src`` runs another source tree."""
     port = free_port()
     config = StackConfig(
         dashboard_port=stack.config.dashboard_port,
         sse_port=port,
-        moto_port=stack.config.moto_port,
+        moto_port=dynamodb_port or stack.config.moto_port,
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SSE_", "MALLOC_"))}
     merged = app_environment(config, {**base, **SERVER_DEFAULTS, **env})

@@ -191,6 +191,29 @@ def coldstart_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def soak_rows(result: dict[str, Any]) -> list[Row]:
+    stalls = ", ".join(f"{s['seconds']:g} s" for s in result["stalls"])
+    label = f"soak, {result['viewers']} streams for {result['seconds']:g} s, stalls {stalls}"
+    start, end = result["process_start"], result["process_end"]
+    one = result["one_stream"]
+    return [
+        (f"{label}: items lost", "0", f"{result['items_lost']} of {result['items_posted']}",
+         _met(result["items_lost"] == 0)),
+        (f"{label}: duplicates per reconnect", "-",
+         f"{result['duplicates_per_reconnect']} ({result['reconnects']} reconnects)", "-"),
+        (f"{label}: longest heartbeat gap", "<= 2 s (interval + 1 s)",
+         f"{result['longest_heartbeat_gap_s']} s", _met(result["longest_heartbeat_gap_s"] <= 2)),
+        (f"{label}: SSE RSS / open fds, start -> end", "growth <= 10%",
+         f"{start['rss_kib'] / 1024:.1f} -> {end['rss_kib'] / 1024:.1f} MiB "
+         f"({result['rss_growth']:+.1%}); {start['fds']} -> {end['fds']} "
+         f"({result['fd_growth']:+.1%})",
+         _met(result["rss_growth"] <= 0.1 and result["fd_growth"] <= 0.1)),
+        (f"one stream for a whole lifetime ({one['lifetime_setting_s']:g} s): peak RSS",
+         "< 96 MiB (128 MB Lambda, room for LWA)", f"{one['peak_rss_mib']} MiB",
+         _met(one["fits_128_mb"])),
+    ]  # fmt: skip
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     table: list[Row] = []
     for group, build in (
@@ -198,6 +221,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         ("fanout", fanout_rows),
         ("rest", rest_rows),
         ("coldstart", coldstart_rows),
+        ("soak", soak_rows),
     ):
         if group in results:
             if "error" in results[group]:

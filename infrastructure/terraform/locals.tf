@@ -24,6 +24,9 @@ locals {
     COUNTERS_TABLE            = aws_dynamodb_table.counters.name
     CONFIGURATIONS_TABLE      = aws_dynamodb_table.configurations.name
     ITEM_TTL_DAYS             = tostring(var.item_ttl_days)
+    DYNAMODB_CONNECT_TIMEOUT  = tostring(var.dynamodb_connect_timeout_seconds)
+    DYNAMODB_READ_TIMEOUT     = tostring(var.dynamodb_read_timeout_seconds)
+    DYNAMODB_MAX_ATTEMPTS     = tostring(var.dynamodb_max_attempts)
     AUTH_SECRET_PARAM         = aws_ssm_parameter.auth_secret.name
     INGEST_API_KEY_PARAM      = aws_ssm_parameter.ingest_api_key.name
     SESSION_TTL_SECONDS       = tostring(var.session_ttl_seconds)

@@ -289,6 +289,39 @@ variable "item_ttl_days" {
   }
 }
 
+variable "dynamodb_connect_timeout_seconds" {
+  description = "Seconds the DynamoDB client waits to connect, per attempt (DYNAMODB_CONNECT_TIMEOUT)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.dynamodb_connect_timeout_seconds > 0 && var.dynamodb_connect_timeout_seconds <= 60
+    error_message = "dynamodb_connect_timeout_seconds must be more than 0 and at most 60."
+  }
+}
+
+variable "dynamodb_read_timeout_seconds" {
+  description = "Seconds the DynamoDB client waits for an answer, per attempt (DYNAMODB_READ_TIMEOUT)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.dynamodb_read_timeout_seconds > 0 && var.dynamodb_read_timeout_seconds <= 60
+    error_message = "dynamodb_read_timeout_seconds must be more than 0 and at most 60."
+  }
+}
+
+variable "dynamodb_max_attempts" {
+  description = "Attempts per DynamoDB call, first one included, with standard retries (DYNAMODB_MAX_ATTEMPTS)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.dynamodb_max_attempts >= 1 && var.dynamodb_max_attempts <= 10
+    error_message = "dynamodb_max_attempts must be from 1 to 10."
+  }
+}
+
 variable "session_ttl_seconds" {
   description = "Lifetime of anonymous session tokens, in seconds (SESSION_TTL_SECONDS)."
   type        = number

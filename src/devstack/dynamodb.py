@@ -1,5 +1,5 @@
-"""The embedded DynamoDB: moto's server mode on loopback, without per-request access logs
-(``python -m devstack.dynamodb --port 8002``)."""
+"""The embedded DynamoDB: moto's server mode on loopback, with atomic transactions and without
+per-request access logs (``python -m devstack.dynamodb --port 8002``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import signal
 import threading
 
 from moto.server import ThreadedMotoServer
+
+from devstack.transactions import make_atomic
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     # werkzeug logs every request at INFO (a few lines a second with the poller running);
     # its errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    make_atomic()  # DynamoDB's transactions are atomic; moto's are not, under concurrency
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     print(f"moto server listening on http://{args.host}:{args.port}", flush=True)

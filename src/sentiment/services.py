@@ -31,7 +31,7 @@ class Services:
 
 
 def build_services(settings: Settings, dynamodb: Any | None = None) -> Services:
-    dynamodb = dynamodb or create_dynamodb_resource()
+    dynamodb = dynamodb or create_dynamodb_resource(settings)
     return Services(
         settings=settings,
         dynamodb=dynamodb,

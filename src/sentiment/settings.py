@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     CONFIGURATIONS_TABLE: str = "local-sentiment-configurations"
     ITEM_TTL_DAYS: int = Field(30, ge=1, le=365)
 
+    # The storage client gives up within its whole retry budget (attempts x (connect + read)
+    # plus backoff), well inside a Lambda invocation, instead of hanging until its timeout.
+    DYNAMODB_CONNECT_TIMEOUT: float = Field(2.0, gt=0, le=60)
+    DYNAMODB_READ_TIMEOUT: float = Field(5.0, gt=0, le=60)
+    DYNAMODB_MAX_ATTEMPTS: int = Field(4, ge=1, le=10)
+
     # Secrets: a value straight from the environment (local stack) or the name of an SSM
     # SecureString parameter (AWS); the parameter wins when both are set.
     AUTH_SECRET: SecretStr | None = None

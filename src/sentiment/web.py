@@ -17,8 +17,18 @@ from sentiment.auth import InvalidTokenError
 from sentiment.observability import Observability
 from sentiment.secrets import SecretNotConfiguredError
 from sentiment.services import Services
+from sentiment.store.errors import classify
 
 STORAGE_UNAVAILABLE = "storage is unavailable; retry shortly"
+RETRY_AFTER_SECONDS = 2
+# DynamoDB's answers to a request it will never accept as sent.
+REJECTED_AS_INVALID = frozenset(
+    {
+        "ValidationException",
+        "ItemCollectionSizeLimitExceededException",
+        "TransactionCanceledException",
+    }
+)
 
 
 def get_services(request: Request) -> Services:
@@ -70,12 +80,23 @@ def install_common(app: FastAPI, services: Services, observability: Observabilit
         )
 
     async def storage_failed(request: Request, error: Exception) -> JSONResponse:
-        observability.logger.exception("storage call failed", extra={"path": request.url.path})
-        return JSONResponse(
-            {"detail": STORAGE_UNAVAILABLE},
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "2"},
-        )
+        assert isinstance(error, ClientError | BotoCoreError)
+        failure = classify(error)
+        log = {"path": request.url.path, "kind": failure.kind, "code": failure.code}
+        if failure.transient:
+            observability.logger.warning("storage unavailable", extra=log)
+            return JSONResponse(
+                {"detail": STORAGE_UNAVAILABLE},
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        observability.logger.exception("storage rejected the request", extra=log)
+        detail = f"storage rejected the request ({failure.code}: {failure.message}); "
+        # A request DynamoDB refuses to store is the caller's to change; anything else is ours.
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        if failure.code not in REJECTED_AS_INVALID:
+            code = status.HTTP_500_INTERNAL_SERVER_ERROR
+        return JSONResponse({"detail": detail + "retrying will not help"}, code)
 
     async def misconfigured(request: Request, error: Exception) -> JSONResponse:
         observability.logger.error(str(error))

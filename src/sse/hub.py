@@ -8,24 +8,34 @@ the others. The poller starts with the first subscriber and stops with the last.
 
 Reads are at-least-once: each poll re-reads an overlap window, because the index is eventually
 consistent and writers' clocks interleave, and the hub drops ids it has already published.
+
+When storage fails the poller backs off and tries again from the last position it read, so when
+storage returns every subscriber gets everything stored meanwhile. An outage is logged (and
+counted, per kind of failure) once when it starts and once when it ends, not once per poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sentiment.models import Item
 from sentiment.positions import Position, utc_now
+from sentiment.store.errors import classify
 
 POLL_OVERLAP = timedelta(seconds=2)
 DEFAULT_BUFFER = 256
-_ERROR_BACKOFF_MAX_SECONDS = 10.0
+# After a failed poll the poller waits one interval, then two. Not longer: the storage client
+# has already backed off between its own attempts, and every stream waits on this loop.
+BACKOFF_MAX_INTERVALS = 2
 
 
 class ItemSource(Protocol):
@@ -86,10 +96,24 @@ class Subscriber:
         items, self._buffer = self._buffer, []
         return items
 
+    def wake(self, *_: object) -> None:
+        """End a pending :meth:`wait` now (a done-callback for the stream's background reads)."""
+        if self._waiter is not None:
+            _resolve(self._waiter)
+
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+@dataclass
+class Outage:
+    """Consecutive failed polls, from the first failure to the next success."""
+
+    started: float = field(default_factory=time.monotonic)
+    failures: int = 0
+    kinds: set[str] = field(default_factory=set)
 
 
 class Hub:
@@ -101,6 +125,7 @@ class Hub:
         *,
         buffer_size: int = DEFAULT_BUFFER,
         on_poll: Callable[[float], None] | None = None,
+        on_outage: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._source = source
@@ -108,12 +133,14 @@ class Hub:
         self._logger = logger
         self._buffer_size = buffer_size
         self._on_poll = on_poll or (lambda seconds: None)
+        self._on_outage = on_outage or (lambda kind: None)
         self._clock = clock
         self._subscribers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, Position] = {}
         self.watermark: Position | None = None
         self.polls = 0
+        self.outage: Outage | None = None
 
     @property
     def running(self) -> bool:
@@ -147,29 +174,58 @@ class Hub:
 
     async def _run(self) -> None:
         since = self._clock() - POLL_OVERLAP
-        failures = 0
+        self.outage = None
         while self._subscribers:
             started = time.monotonic()
             polled_at = self._clock()
             try:
                 items = await asyncio.to_thread(self._source.after, Position.at(since))
-                self.polls += 1
-                self._publish(items)
-                # Everything at or before the watermark has now been offered to every subscriber.
-                since = polled_at - POLL_OVERLAP
-                self.watermark = Position.at(since)
-                self._forget_before(self.watermark)
-                self._on_poll(time.monotonic() - started)
-            except Exception:
-                # Keep polling whatever went wrong: every stream depends on this loop.
-                failures += 1
-                self._logger.exception("poll failed", extra={"failures": failures})
-                await asyncio.sleep(
-                    min(self._poll_interval * 2**failures, _ERROR_BACKOFF_MAX_SECONDS)
-                )
+            except Exception as error:
+                # Keep polling whatever went wrong, from the same position: every stream depends
+                # on this loop, and the next good poll reads everything stored meanwhile.
+                failures = self._failed(error)
+                await asyncio.sleep(self._backoff(failures))
                 continue
-            failures = 0
+            self.polls += 1
+            self._recovered()
+            self._publish(items)
+            # Everything at or before the watermark has now been offered to every subscriber.
+            since = polled_at - POLL_OVERLAP
+            self.watermark = Position.at(since)
+            self._forget_before(self.watermark)
+            self._on_poll(time.monotonic() - started)
             await asyncio.sleep(max(self._poll_interval - (time.monotonic() - started), 0))
+
+    def _failed(self, error: Exception) -> int:
+        """Record a failed poll; log and count each kind of failure once per outage."""
+        outage = self.outage = self.outage or Outage()
+        outage.failures += 1
+        storage = isinstance(error, ClientError | BotoCoreError)
+        kind = classify(error).kind if isinstance(error, ClientError | BotoCoreError) else "error"
+        if kind not in outage.kinds:
+            outage.kinds.add(kind)
+            self._on_outage(kind)
+            log = self._logger.warning if storage else self._logger.exception
+            log("storage poll failing", extra={"kind": kind, "error": repr(error)})
+        return outage.failures
+
+    def _recovered(self) -> None:
+        outage, self.outage = self.outage, None
+        if outage is not None:
+            seconds = round(time.monotonic() - outage.started, 3)
+            self._logger.info(
+                "storage poll recovered",
+                extra={
+                    "failures": outage.failures,
+                    "outage_seconds": seconds,
+                    "kinds": sorted(outage.kinds),
+                },
+            )
+
+    def _backoff(self, failures: int) -> float:
+        """One poll interval, then two, with jitter so pollers do not retry in step."""
+        intervals = 1 if failures == 1 else BACKOFF_MAX_INTERVALS
+        return self._poll_interval * intervals * random.uniform(0.75, 1.0)  # noqa: S311
 
     def _publish(self, items: list[Item]) -> None:
         for item in items:

@@ -1,11 +1,18 @@
-"""Metrics for streams, computed at most once per TTL per ticker set and shared by all streams,
-so DynamoDB reads do not grow with the number of connections."""
+"""Metrics for streams, computed off the streams' path and shared by all of them.
+
+Each ticker set is computed at most once per TTL, in a worker thread, however many streams ask,
+so DynamoDB reads do not grow with the number of connections. Streams never await a refresh:
+they start one and carry on, and send its result when it is ready. A refresh that fails keeps
+the newest good snapshot (its ``generated_at`` tells its age) for streams to send instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Sequence
+
+from aws_lambda_powertools import Logger
 
 from sentiment.metrics import MetricsService
 from sentiment.models import Metrics
@@ -18,29 +25,49 @@ Key = tuple[str, ...] | None
 
 
 class MetricsCache:
-    def __init__(self, service: MetricsService, ttl: float = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(
+        self, service: MetricsService, logger: Logger, ttl: float = DEFAULT_TTL_SECONDS
+    ) -> None:
         self._service = service
+        self._logger = logger
         self._ttl = ttl
-        self._fresh: dict[Key, tuple[float, Metrics]] = {}
-        self._pending: dict[Key, asyncio.Future[Metrics]] = {}
+        self._latest: dict[Key, tuple[float, Metrics]] = {}
+        self._pending: dict[Key, asyncio.Future[Metrics | None]] = {}
+        self._failing = False
 
-    async def get(self, tickers: Sequence[str] | None = None) -> Metrics:
+    def refresh(self, tickers: Sequence[str] | None = None) -> asyncio.Future[Metrics | None]:
+        """Fresh metrics for ``tickers``: done already when the newest snapshot is younger
+        than the TTL, else the one refresh in flight for them. Resolves to None on failure."""
         key: Key = tuple(tickers) if tickers is not None else None
-        cached = self._fresh.get(key)
+        cached = self._latest.get(key)
         if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
+            done: asyncio.Future[Metrics | None] = asyncio.get_running_loop().create_future()
+            done.set_result(cached[1])
+            return done
         pending = self._pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._compute(key))
-            self._pending[key] = pending
+            pending = self._pending[key] = asyncio.ensure_future(self._compute(key))
             pending.add_done_callback(lambda _: self._pending.pop(key, None))
-        # Shielded: one stream going away must not cancel a computation others wait for.
-        return await asyncio.shield(pending)
+        return pending
 
-    async def _compute(self, key: Key) -> Metrics:
+    def latest(self, tickers: Sequence[str] | None = None) -> Metrics | None:
+        """The newest good snapshot for ``tickers``, however old, or None if there is none."""
+        cached = self._latest.get(tuple(tickers) if tickers is not None else None)
+        return cached[1] if cached else None
+
+    async def _compute(self, key: Key) -> Metrics | None:
         tickers = list(key) if key is not None else None
-        value = await asyncio.to_thread(self._service.compute, WINDOW_HOURS, tickers)
-        if len(self._fresh) >= _MAX_ENTRIES:
-            self._fresh.clear()
-        self._fresh[key] = (time.monotonic(), value)
+        try:
+            value = await asyncio.to_thread(self._service.compute, WINDOW_HOURS, tickers)
+        except Exception:
+            if not self._failing:  # once per outage, not once per refresh
+                self._logger.exception("metrics refresh failed; streams send the last snapshot")
+            self._failing = True
+            return None
+        if self._failing:
+            self._logger.info("metrics refresh recovered")
+            self._failing = False
+        if len(self._latest) >= _MAX_ENTRIES:
+            self._latest.clear()
+        self._latest[key] = (time.monotonic(), value)
         return value

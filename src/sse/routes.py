@@ -34,6 +34,7 @@ class StreamStatus(BaseModel):
     poll_interval: float
     poller_running: bool
     polls: int
+    poll_failures: int  # consecutive failed polls now; 0 while storage answers
     dynamodb_calls: dict[str, int]
 
 
@@ -147,7 +148,6 @@ def health() -> dict[str, str]:
 @router.get("/api/v2/stream/status", response_model=StreamStatus)
 def stream_status(runtime: RuntimeDep, request: Request) -> StreamStatus:
     """Open streams, capacity and timing knobs of this process."""
-    settings = request.app.state.services.settings
     return StreamStatus(
         connections=runtime.connections.active,
         max_connections=runtime.connections.limit,
@@ -155,20 +155,21 @@ def stream_status(runtime: RuntimeDep, request: Request) -> StreamStatus:
         uptime_seconds=runtime.uptime(),
         heartbeat_interval=runtime.heartbeat_interval,
         metrics_interval=runtime.metrics_interval,
-        poll_interval=settings.SSE_POLL_INTERVAL,
+        poll_interval=runtime.poll_interval,
         poller_running=runtime.hub.running,
         polls=runtime.hub.polls,
+        poll_failures=runtime.hub.outage.failures if runtime.hub.outage else 0,
         dynamodb_calls=dict(request.app.state.dynamodb_calls),
     )
 
 
 @router.get("/api/v2/stream", responses=STREAM_RESPONSES)
 async def global_stream(
-    runtime: RuntimeDep, slot: SlotDep, start: StartDep, context: ContextDep, request: Request
+    runtime: RuntimeDep, slot: SlotDep, start: StartDep, context: ContextDep
 ) -> EventSourceResponse:
     """Every new item, heartbeats and metrics. Resumes after `Last-Event-ID`."""
-    max_seconds = request.app.state.services.settings.SSE_MAX_STREAM_SECONDS
-    stream = StreamRequest(slot=slot, start=start, end_at=stream_end(max_seconds, context))
+    end_at = stream_end(runtime.max_stream_seconds, context)
+    stream = StreamRequest(slot=slot, start=start, end_at=end_at)
     return event_source(runtime, stream)
 
 
@@ -186,14 +187,12 @@ async def configuration_stream(
     slot: SlotDep,
     start: StartDep,
     context: ContextDep,
-    request: Request,
 ) -> EventSourceResponse:
     """Items sharing a ticker with the configuration, and metrics for its tickers."""
-    max_seconds = request.app.state.services.settings.SSE_MAX_STREAM_SECONDS
     stream = StreamRequest(
         slot=slot,
         start=start,
-        end_at=stream_end(max_seconds, context),
+        end_at=stream_end(runtime.max_stream_seconds, context),
         tickers=config.tickers,
         config_id=config.config_id,
     )

@@ -40,6 +40,7 @@ class StreamTelemetry:
         self._events: Counter[str] = Counter()
         self._opened = 0
         self._rejected = 0
+        self._outages: Counter[str] = Counter()
         self._poll_seconds = _Reservoir()
         self._lag_ms = _Reservoir()
         self.events_total: Counter[str] = Counter()
@@ -57,6 +58,10 @@ class StreamTelemetry:
     def delivery_lag(self, milliseconds: float) -> None:
         self._lag_ms.add(milliseconds)
 
+    def poll_failed(self, kind: str) -> None:
+        """A storage outage began (counted once per kind of failure per outage)."""
+        self._outages[kind] += 1
+
     def poll_duration(self, seconds: float) -> None:
         self._poll_seconds.add(seconds * 1000)
 
@@ -68,12 +73,15 @@ class StreamTelemetry:
         add(name="ConnectionsRejected", unit=MetricUnit.Count, value=self._rejected)
         for event_type, count in self._events.items():
             add(name=f"EventsSent_{event_type}", unit=MetricUnit.Count, value=count)
+        for kind, count in self._outages.items():
+            add(name=f"PollFailures_{kind}", unit=MetricUnit.Count, value=count)
         for value in self._poll_seconds.values:
             add(name="PollDuration", unit=MetricUnit.Milliseconds, value=value)
         for value in self._lag_ms.values:
             add(name="DeliveryLag", unit=MetricUnit.Milliseconds, value=value)
         self._metrics.flush_metrics()
         self._events.clear()
+        self._outages.clear()
         self._opened = self._rejected = 0
         self._poll_seconds = _Reservoir()
         self._lag_ms = _Reservoir()

@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+from botocore.exceptions import ClientError
 from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
@@ -252,10 +253,28 @@ def test_anonymous_session(dashboard: TestClient, services: Services) -> None:
 # --- failures map to JSON errors ---------------------------------------------------------
 
 
-def test_storage_failure_is_503_with_retry_after(
-    dashboard: TestClient, dynamodb: Any, settings: Settings
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 400),
+        ("ProvisionedThroughputExceededException", 400),
+        ("InternalServerError", 500),
+        ("ServiceUnavailable", 503),
+    ],
+)
+def test_transient_storage_failure_is_503_with_retry_after(
+    dashboard: TestClient, monkeypatch: pytest.MonkeyPatch, code: str, status: int
 ) -> None:
-    dynamodb.meta.client.delete_table(TableName=settings.COUNTERS_TABLE)
+    def still_failing(*args: Any, **kwargs: Any) -> Any:
+        error = {
+            "Error": {"Code": code, "Message": "m"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+        raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+
+    client = dashboard.app.state.services.dynamodb.meta.client  # type: ignore[attr-defined]
+    monkeypatch.setattr(client, "batch_get_item", still_failing)
+    monkeypatch.setattr(client, "transact_write_items", still_failing)
     for method, path, body in [
         ("GET", "/api/v2/metrics", None),
         ("POST", "/api/v2/items", item_payload()),
@@ -264,6 +283,22 @@ def test_storage_failure_is_503_with_retry_after(
         assert response.status_code == 503, path
         assert response.json() == {"detail": "storage is unavailable; retry shortly"}
         assert response.headers["retry-after"] == "2"
+
+
+def test_a_missing_table_is_a_500_that_says_retrying_will_not_help(
+    dashboard: TestClient, dynamodb: Any, settings: Settings
+) -> None:
+    dynamodb.meta.client.delete_table(TableName=settings.COUNTERS_TABLE)
+    for method, path, body in [
+        ("GET", "/api/v2/metrics", None),
+        ("POST", "/api/v2/items", item_payload()),
+    ]:
+        response = dashboard.request(method, path, json=body, headers=KEY)
+        assert response.status_code == 500, path
+        assert "retry-after" not in response.headers
+        detail = response.json()["detail"]
+        assert detail.startswith("storage rejected the request (ResourceNotFoundException: ")
+        assert detail.endswith("; retrying will not help")
 
 
 def test_missing_secrets_are_503_not_500(dynamodb: Any) -> None:

@@ -46,22 +46,8 @@ def item_in(**overrides: Any) -> ItemIn:
 
 
 def serialize_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto's in-process ``TransactWriteItems`` atomic across threads, as DynamoDB's is.
+    """Make moto's in-process DynamoDB atomic across threads, as DynamoDB is (the local stack's
+    moto server gets the same fix: ``devstack.transactions``)."""
+    from devstack.transactions import make_atomic
 
-    moto snapshots the touched tables before a transaction and restores the snapshot when it
-    is cancelled, without a lock: a cancelled transaction in one thread can erase another
-    thread's committed write. Real DynamoDB transactions are serializable, so concurrency tests
-    hold one lock around each moto transaction; the code under test still runs concurrently.
-    """
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    original = DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
+    make_atomic(monkeypatch.setattr)

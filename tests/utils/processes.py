@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -110,21 +110,34 @@ def running_stack(demo: bool = False, env: dict[str, str] | None = None) -> Iter
 
 
 @contextmanager
-def extra_sse_app(stack: RunningStack, env: dict[str, str]) -> Iterator[str]:
-    """Another SSE app (through run.sh) on the stack's DynamoDB, with its own settings."""
+def extra_app(
+    stack: RunningStack,
+    env: dict[str, str],
+    app: str = "sse",
+    dynamodb_port: int | None = None,
+    output: list[str] | None = None,
+) -> Iterator[str]:
+    """Another ``app`` ("sse" through run.sh, or "dashboard") with its own settings, on the
+    stack's DynamoDB or, with ``dynamodb_port``, on whatever listens there (a fault proxy).
+    Its output lines go to ``output`` when given."""
     config = StackConfig(
-        dashboard_port=stack.config.dashboard_port,
-        sse_port=free_port(),
-        moto_port=stack.config.moto_port,
+        dashboard_port=stack.config.dashboard_port if app == "sse" else free_port(),
+        sse_port=free_port() if app == "sse" else stack.config.sse_port,
+        moto_port=dynamodb_port or stack.config.moto_port,
     )
     base_env = app_environment(config, {**os.environ, **FAST_SSE_ENV, **env})
-    spec = process_specs(config, base_env)["sse"]
-    supervisor = Supervisor(write=lambda line: None)
+    spec = process_specs(config, base_env)[app]
+    supervisor = Supervisor(write=output.append if output is not None else lambda line: None)
     supervisor.start(spec)
     try:
-        yield config.sse_url
+        yield config.sse_url if app == "sse" else config.dashboard_url
     finally:
         supervisor.stop_all()
+
+
+def extra_sse_app(stack: RunningStack, env: dict[str, str]) -> AbstractContextManager[str]:
+    """Another SSE app (through run.sh) on the stack's DynamoDB, with its own settings."""
+    return extra_app(stack, env)
 
 
 def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.1) -> None:

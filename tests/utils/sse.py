@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ class Event:
     id: str | None
     data: Any
     retry: int | None
+    received: float = field(default_factory=time.monotonic)  # when the client read it
 
 
 @dataclass

@@ -21,6 +21,7 @@ from sentiment.models import (
     ConfigurationPatch,
 )
 from sentiment.positions import format_timestamp, utc_now
+from sentiment.store.errors import cancellation_reasons
 
 COUNT_ROW = "#count"
 
@@ -33,10 +34,9 @@ class ConfigurationNotFoundError(Exception):
     """No such configuration for this user (another user's counts as none)."""
 
 
-def _cancellation_codes(error: ClientError) -> list[str | None]:
-    if error.response["Error"]["Code"] != "TransactionCanceledException":
-        raise error
-    return [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+def _condition_failed_first(error: ClientError) -> bool:
+    """A cancelled transaction whose first action's condition failed."""
+    return cancellation_reasons(error)[:1] == ["ConditionalCheckFailed"]
 
 
 class ConfigurationStore:
@@ -85,7 +85,7 @@ class ConfigurationStore:
                 ]
             )
         except ClientError as error:
-            if _cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+            if _condition_failed_first(error):
                 raise ConfigurationLimitError(user_id) from error
             raise
         return config
@@ -130,7 +130,7 @@ class ConfigurationStore:
                 ]
             )
         except ClientError as error:
-            if _cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+            if _condition_failed_first(error):
                 raise ConfigurationNotFoundError(config_id) from error
             raise
 

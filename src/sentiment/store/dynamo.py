@@ -11,14 +11,17 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Fail fast inside a Lambda invocation rather than hang until its timeout.
-_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 4},
-    max_pool_connections=20,
-)
+from sentiment.settings import Settings
 
 
-def create_dynamodb_resource() -> Any:
-    return boto3.session.Session().resource("dynamodb", config=_CONFIG)
+def create_dynamodb_resource(settings: Settings) -> Any:
+    """Standard retries (exponential backoff with jitter on throttling, 5xx and connection
+    errors) and timeouts from ``settings``: a stalled endpoint fails the call within its retry
+    budget rather than hanging the invocation."""
+    config = Config(
+        connect_timeout=settings.DYNAMODB_CONNECT_TIMEOUT,
+        read_timeout=settings.DYNAMODB_READ_TIMEOUT,
+        retries={"mode": "standard", "max_attempts": settings.DYNAMODB_MAX_ATTEMPTS},
+        max_pool_connections=20,
+    )
+    return boto3.session.Session().resource("dynamodb", config=config)

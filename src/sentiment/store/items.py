@@ -22,6 +22,7 @@ from sentiment.store.counters import (
     counter_rows,
     counter_updates,
 )
+from sentiment.store.errors import cancellation_reasons
 from sentiment.store.tables import BUCKET, BY_BUCKET_INDEX, EXPIRES_AT, ITEM_ID, POSITION
 
 # Writers' clocks may run a little ahead of ours: look that far into the next hour bucket.
@@ -74,8 +75,8 @@ class ItemStore:
             except ClientError as error:
                 if error.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                codes = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-                if codes and codes[0] == "ConditionalCheckFailed":
+                codes = cancellation_reasons(error)
+                if codes[:1] == ["ConditionalCheckFailed"]:
                     return False
                 if "TransactionConflict" not in codes or attempt == _CONFLICT_RETRIES - 1:
                     raise

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger, Metrics
+from botocore.exceptions import ClientError, EndpointConnectionError
 from fastapi.sse import ServerSentEvent
 
 from sentiment.models import Item
@@ -77,6 +78,16 @@ class FakeSource:
         return found if limit is None else found[:limit]
 
 
+def throttled() -> ClientError:
+    """What botocore raises when DynamoDB still throttles after its retries."""
+    error = {"Code": "ThrottlingException", "Message": "Rate of requests exceeds the allowed"}
+    return ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Query")
+
+
+def refused() -> EndpointConnectionError:
+    return EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+
 def dashboard_metrics(tickers: list[str] | None = None, total: int = 7) -> DashboardMetrics:
     return DashboardMetrics(
         window_hours=24,
@@ -98,10 +109,17 @@ class FakeMetricsService:
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, list[str] | None]] = []
+        self.open = threading.Event()  # clear it to stall every compute until it is set again
+        self.open.set()
+        self.failures: list[BaseException] = []  # raised, in order, by the next computes
+        self.total = 7
 
     def compute(self, hours: int = 24, tickers: list[str] | None = None) -> DashboardMetrics:
         self.calls.append((hours, tickers))
-        return dashboard_metrics(tickers)
+        self.open.wait(TIMEOUT)
+        if self.failures:
+            raise self.failures.pop(0)
+        return dashboard_metrics(tickers, self.total)
 
 
 class LogCapture:
@@ -167,6 +185,7 @@ async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
         max_connections: int = 10,
         clock: Callable[[], datetime] = utc_now,
         separate_replay_source: bool = False,
+        metrics_ttl: float = 1.0,
     ) -> Harness:
         source = FakeSource()
         replay_source = FakeSource() if separate_replay_source else source
@@ -185,13 +204,15 @@ async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
         runtime = StreamRuntime(
             hub=hub,
             source=replay_source,
-            metrics=MetricsCache(metrics_service),  # type: ignore[arg-type]
+            metrics=MetricsCache(metrics_service, logs.logger, metrics_ttl),  # type: ignore[arg-type]
             connections=connections,
             telemetry=telemetry,
             logger=logs.logger,
             heartbeat_interval=heartbeat_interval,
             metrics_interval=metrics_interval,
+            poll_interval=poll_interval,
             replay_limit=replay_limit,
+            max_stream_seconds=840.0,
             started_at=time.monotonic(),
             clock=clock,
         )

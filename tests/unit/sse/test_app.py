@@ -1,7 +1,9 @@
 """The SSE app through FastAPI's TestClient, over moto: health, status, and the statuses a
 stream request can get before streaming. Streams read here are finite: an LWA context whose
-deadline has passed ends them right after the greeting (and SSE_MAX_STREAM_SECONDS is short,
-so a broken deadline shows up as extra heartbeats rather than a hang)."""
+deadline is a second away (beyond the closing margin) ends them after their greeting, replay and
+first metrics, before their second heartbeat; one whose deadline has passed ends them right
+after the first heartbeat (SSE_MAX_STREAM_SECONDS is short, so a broken deadline shows up as
+extra heartbeats rather than a hang)."""
 
 from __future__ import annotations
 
@@ -20,14 +22,29 @@ from sentiment.services import Services, build_services
 from sentiment.settings import Settings
 from sse.app import create_app
 from sse.connections import Slot
+from sse.lifetime import DEADLINE_MARGIN_SECONDS
 from sse.stream import StreamRuntime
 from tests.utils.factories import item_in
 
 MAX_CONNECTIONS = 3
 STATUS = "/api/v2/stream/status"
 GLOBAL = "/api/v2/stream"
-# LWA's context with a deadline already past: the stream ends right after its greeting.
-ENDED = {"x-amzn-lambda-context": json.dumps({"deadline": int((time.time() - 60) * 1000)})}
+HEARTBEAT_SECONDS = 2.0
+
+
+def lambda_context(seconds_to_close: float) -> dict[str, str]:
+    """LWA's context header for an invocation whose stream must close in ``seconds_to_close``."""
+    deadline = time.time() + DEADLINE_MARGIN_SECONDS + seconds_to_close
+    return {"x-amzn-lambda-context": json.dumps({"deadline": int(deadline * 1000)})}
+
+
+def short() -> dict[str, str]:
+    """A stream that closes after a second: its greeting, replay and metrics, no 2nd heartbeat."""
+    return lambda_context(1.0)
+
+
+# A deadline already past: the stream closes right after its first heartbeat.
+ENDED = lambda_context(-60)
 
 pytestmark = pytest.mark.timeout(60)  # a guard only: these streams end after their greeting
 
@@ -41,7 +58,7 @@ def app_services(dynamodb: Any, settings: Settings) -> Services:
     tuned = settings.model_copy(
         update={
             "SSE_MAX_CONNECTIONS": MAX_CONNECTIONS,
-            "SSE_HEARTBEAT_INTERVAL": 0.5,
+            "SSE_HEARTBEAT_INTERVAL": HEARTBEAT_SECONDS,
             "SSE_MAX_STREAM_SECONDS": 5.0,
             "SSE_METRICS_INTERVAL": 11.0,
             "SSE_POLL_INTERVAL": 0.05,
@@ -123,11 +140,12 @@ def test_status_fields_and_capacity_arithmetic(client: TestClient) -> None:
     assert body["connections"] == 0
     assert body["max_connections"] == MAX_CONNECTIONS
     assert body["available"] == MAX_CONNECTIONS
-    assert body["heartbeat_interval"] == 0.5
+    assert body["heartbeat_interval"] == HEARTBEAT_SECONDS
     assert body["metrics_interval"] == 11.0
     assert body["poll_interval"] == 0.05
     assert body["uptime_seconds"] >= 0
     assert body["poller_running"] is False
+    assert body["poll_failures"] == 0
 
     manager = runtime_of(client).connections
     first, second = manager.try_acquire(), manager.try_acquire()
@@ -232,8 +250,27 @@ def test_config_stream_checks_auth_then_config_then_capacity(
 # --- finite streams through the app --------------------------------------------------------------
 
 
-def test_stream_past_the_deadline_is_a_greeting_then_a_closing_frame(client: TestClient) -> None:
-    response = client.get(GLOBAL, headers=ENDED)
+def test_stream_past_the_deadline_is_a_heartbeat_then_a_closing_frame(
+    client: TestClient, app_services: Services
+) -> None:
+    before = Position.at(utc_now() - timedelta(seconds=10)).encode()
+    app_services.items.ingest(item_in(), utc_now() - timedelta(seconds=5))
+
+    response = client.get(GLOBAL, headers={"Last-Event-ID": before} | ENDED)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    frames = parse(response.content)
+    assert [f.get("event") for f in frames] == ["heartbeat", None]
+    heartbeat, closing = frames
+    assert heartbeat["retry"] == "3000"
+    # Nothing replayed: a stream that cannot live to send it closes at once; the client
+    # resumes from the same id on its next connection.
+    assert closing == {"": "closing: lifetime", "id": before, "retry": "250"}
+
+
+def test_short_stream_is_a_greeting_metrics_then_a_closing_frame(client: TestClient) -> None:
+    response = client.get(GLOBAL, headers=short())
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -246,8 +283,10 @@ def test_stream_past_the_deadline_is_a_greeting_then_a_closing_frame(client: Tes
     assert heartbeat["data"]["connections"] == 1  # the slot is held while streaming
     assert metrics["data"]["window_hours"] == 24
     assert metrics["data"]["tickers"] is None
-    assert closing == {"": "closing: lifetime", "id": heartbeat["id"], "retry": "250"}
-    assert Position.decode(heartbeat["id"]) <= Position.at(utc_now())
+    assert closing["retry"] == "250"
+    assert closing[""] == "closing: lifetime"
+    assert Position.decode(heartbeat["id"]) <= Position.decode(closing["id"])
+    assert Position.decode(closing["id"]) <= Position.at(utc_now())
 
     status = client.get(STATUS).json()
     assert status["connections"] == 0
@@ -262,7 +301,7 @@ def test_last_event_id_header_replays_from_dynamodb(
     app_services.items.ingest(item, now - timedelta(seconds=5))
     before = Position.at(now - timedelta(seconds=10)).encode()
 
-    frames = parse(client.get(GLOBAL, headers={"Last-Event-ID": before} | ENDED).content)
+    frames = parse(client.get(GLOBAL, headers={"Last-Event-ID": before} | short()).content)
 
     assert [f.get("event") for f in frames] == ["heartbeat", "new_item", "metrics", None]
     assert frames[1]["data"]["item_id"] == item.item_id
@@ -277,7 +316,7 @@ def test_last_event_id_query_parameter_resumes_too(
     app_services.items.ingest(item, utc_now() - timedelta(seconds=5))
     before = Position.at(utc_now() - timedelta(seconds=10)).encode()
 
-    response = client.get(GLOBAL, params={"last_event_id": before}, headers=ENDED)
+    response = client.get(GLOBAL, params={"last_event_id": before}, headers=short())
 
     frames = parse(response.content)
     assert [f.get("event") for f in frames] == ["heartbeat", "new_item", "metrics", None]
@@ -285,7 +324,7 @@ def test_last_event_id_query_parameter_resumes_too(
 
 
 def test_malformed_last_event_id_is_a_resync_not_an_error(client: TestClient) -> None:
-    response = client.get(GLOBAL, headers={"Last-Event-ID": "garbage!!"} | ENDED)
+    response = client.get(GLOBAL, headers={"Last-Event-ID": "garbage!!"} | short())
 
     assert response.status_code == 200
     frames = parse(response.content)
@@ -304,7 +343,9 @@ def test_config_stream_with_a_ticket(
     before = Position.at(utc_now() - timedelta(seconds=10)).encode()
 
     response = client.get(
-        config_stream(config_id), params={"ticket": ticket, "last_event_id": before}, headers=ENDED
+        config_stream(config_id),
+        params={"ticket": ticket, "last_event_id": before},
+        headers=short(),
     )
 
     assert response.status_code == 200

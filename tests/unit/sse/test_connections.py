@@ -168,33 +168,41 @@ async def test_slot_released_when_the_consuming_task_is_cancelled(
     assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["client_gone"]
 
 
-async def test_slot_released_when_replay_fails(make_harness: Callable[..., Harness]) -> None:
-    harness = make_harness(separate_replay_source=True)
+async def test_failing_replay_is_retried_with_heartbeats_and_the_slot_freed_at_the_end(
+    make_harness: Callable[..., Harness],
+) -> None:
+    harness = make_harness(separate_replay_source=True, heartbeat_interval=0.05)
     harness.replay_source.replay_error = RuntimeError("table unreachable")
     start = StartPoint(Position(ago(30), "item-1"), resumed=True)
-    request = harness.request(start)
-    gen = harness.stream(request)
+    request = harness.request(start, end_in=0.5)
+    poller = None
 
     async with asyncio.timeout(TIMEOUT):
-        first = await anext(gen)
-        assert first.event == "heartbeat"
-        assert harness.connections.active == 1
-        poller = harness.hub._task
-        with pytest.raises(RuntimeError, match="table unreachable"):
-            await anext(gen)
+        events = []
+        async for event in harness.stream(request):
+            events.append(event)
+            poller = poller or harness.hub._task
+            assert harness.connections.active == 1
 
+    # Heartbeats all along, never an error: the stream closes cleanly at the end of its life.
+    assert {e.event for e in events[:-1]} == {"heartbeat"}
+    assert len(events) >= 5
+    assert events[-1].comment == "closing: lifetime"
     await wait_until(lambda: poller is None or poller.done())
     assert_torn_down(harness, request.slot, poller)
-    assert harness.replay_source.calls == [(start.position, 51)]
-    assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["error"]
-    assert len(harness.logs.messages("stream failed")) == 1
+    calls = harness.replay_source.calls
+    assert len(calls) >= 2
+    assert set(calls) == {(start.position, 51)}
+    assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["lifetime"]
+    assert len(harness.logs.messages("replay read failed; retrying")) == 1
+    assert harness.logs.messages("stream failed") == []
 
 
 async def test_slot_released_when_the_stream_reaches_its_end(
     make_harness: Callable[..., Harness],
 ) -> None:
     harness = make_harness()
-    request = harness.request(end_in=-1)
+    request = harness.request(end_in=0.3)
 
     async with asyncio.timeout(TIMEOUT):
         events = [event async for event in harness.stream(request)]
@@ -218,9 +226,8 @@ async def test_many_streams_each_hold_one_slot_and_free_it(
 
     harness.source.add(make_item())
     async with asyncio.timeout(TIMEOUT):
-        for gen in gens:
-            assert (await anext(gen)).event == "metrics"
-            assert (await anext(gen)).event == "new_item"
+        for gen in gens:  # the first metrics and the item, in whichever order they are ready
+            assert {(await anext(gen)).event, (await anext(gen)).event} == {"metrics", "new_item"}
 
     for count, gen in enumerate(gens, start=1):
         await gen.aclose()

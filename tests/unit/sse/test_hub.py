@@ -19,6 +19,8 @@ from tests.unit.sse.conftest import (
     LogCapture,
     ago,
     make_item,
+    refused,
+    throttled,
     wait_polls,
     wait_until,
 )
@@ -381,8 +383,9 @@ async def test_failing_source_keeps_the_hub_alive_and_it_recovers(
     make_hub: Callable[..., Hub], source: FakeSource, logs: LogCapture
 ) -> None:
     durations: list[float] = []
-    hub = make_hub(on_poll=durations.append)
-    source.failures = [RuntimeError("throttled"), RuntimeError("throttled again")]
+    outages: list[str] = []
+    hub = make_hub(on_poll=durations.append, on_outage=outages.append)
+    source.failures = [throttled(), throttled(), refused(), throttled()]
     subscriber = hub.subscribe(Position.at(ago(1)))
     item = make_item()
     source.add(item)
@@ -390,14 +393,45 @@ async def test_failing_source_keeps_the_hub_alive_and_it_recovers(
     assert await receive(subscriber, 1) == [item]
     assert hub.running
     assert source.failures == []
-    failures = logs.messages("poll failed")
-    assert [f["failures"] for f in failures] == [1, 2]
-    assert all("throttled" in f["exception"] for f in failures)
+    # One outage of four failed polls: each kind logged and counted once, then one recovery.
+    failing = logs.messages("storage poll failing")
+    assert [f["kind"] for f in failing] == ["throttled", "unavailable"]
+    assert "ThrottlingException" in failing[0]["error"]
+    assert outages == ["throttled", "unavailable"]
+    [recovered] = logs.messages("storage poll recovered")
+    assert recovered["failures"] == 4
+    assert recovered["kinds"] == ["throttled", "unavailable"]
+    assert recovered["outage_seconds"] > 0
+    assert hub.outage is None
     # Only successful polls count, and each reports its duration.
     await wait_until(lambda: len(durations) >= 1)
     assert hub.polls == len(durations)
     assert all(d >= 0 for d in durations)
     assert hub.polls < source.call_count
+
+
+async def test_an_unexpected_error_is_logged_with_its_traceback_and_polling_goes_on(
+    make_hub: Callable[..., Hub], source: FakeSource, logs: LogCapture
+) -> None:
+    hub = make_hub()
+    source.failures = [RuntimeError("a bug"), RuntimeError("a bug")]
+    subscriber = hub.subscribe(Position.at(ago(1)))
+    item = make_item()
+    source.add(item)
+
+    assert await receive(subscriber, 1) == [item]
+    [failing] = logs.messages("storage poll failing")
+    assert failing["kind"] == "error"
+    assert "RuntimeError: a bug" in failing["exception"]
+    assert logs.messages("storage poll recovered")[0]["failures"] == 2
+
+
+async def test_backoff_is_one_interval_then_two_with_jitter(make_hub: Callable[..., Hub]) -> None:
+    hub = make_hub()
+    for failures, (low, high) in {1: (0.75, 1.0), 2: (1.5, 2.0), 9: (1.5, 2.0)}.items():
+        delays = [hub._backoff(failures) / POLL for _ in range(50)]
+        assert all(low <= d <= high for d in delays), (failures, min(delays), max(delays))
+        assert len(set(delays)) > 1
 
 
 async def test_failures_do_not_move_the_watermark(
