@@ -12,8 +12,8 @@ LAMBDA_PYTHON_VERSION ?= 3.12
 LAMBDA_ARCH ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help run lock test lint fmt typecheck unit integration browser e2e e2e-remote coverage package tools \
-	tf-check tf-lock workflow-lint bench bench-full clean
+.PHONY: help run lock test lint fmt typecheck unit integration browser e2e e2e-remote deploy-check \
+	coverage package tools tf-check tf-lock workflow-lint bench bench-full clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ e2e: $(STAMP) ## The deployment E2E suite against a local stack on free ports
 
 e2e-remote: $(STAMP) ## The E2E suite against DASHBOARD_URL / SSE_LAMBDA_URL; read-only unless E2E_WRITES=1 (+ INGEST_API_KEY)
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
+
+deploy-check: $(STAMP) ## After terraform apply: wait for both URLs, then the E2E suite on its outputs
+	$(BIN)/python -m scripts.deploy_check $(PYTEST_ARGS)
 
 coverage: $(STAMP) ## Report coverage of the last test run (the core must reach COVERAGE_MIN, 85%)
 	@$(BIN)/coverage combine --quiet >/dev/null 2>&1 || true

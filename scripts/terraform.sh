@@ -25,11 +25,12 @@ mirrored() {
     compgen -G "$plugin_dir/$provider/*/*/terraform-provider-aws*" >/dev/null
 }
 
-mkdir -p "$build/plugin-cache"
+# No plugin cache for the module itself: `init` then links .terraform/providers to the mirror or
+# downloads into .terraform, never into build/, so `terraform destroy` still works after
+# `make clean`. Only `check` (a throwaway copy) caches, under build/.
+mkdir -p "$build"
 config=$build/terraform.rc
 {
-    echo "plugin_cache_dir = \"$build/plugin-cache\""
-    echo "plugin_cache_may_break_dependency_lock_file = true"
     if mirrored; then
         echo "provider_installation {"
         echo "  filesystem_mirror {"
@@ -68,6 +69,8 @@ echo "==> terraform fmt -check -recursive"
 "$terraform" fmt -check -recursive -diff "$module"
 
 echo "==> terraform init + validate (in a copy under build/terraform, with its own TF_DATA_DIR)"
+mkdir -p "$build/plugin-cache"
+export TF_PLUGIN_CACHE_DIR=$build/plugin-cache TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE=1
 rm -rf "$build/module"
 mkdir -p "$build/module"
 cp "$module"/*.tf "$module/.terraform.lock.hcl" "$build/module/"

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 
 def healthy(url: str) -> str | None:
@@ -26,31 +27,46 @@ def healthy(url: str) -> str | None:
         return str(error)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--timeout", type=float, default=180, help="seconds (default 180)")
-    args = parser.parse_args(argv)
-    targets = {}
-    for name in ("DASHBOARD_URL", "SSE_LAMBDA_URL"):
-        base = os.environ.get(name, "").rstrip("/")
-        if not base:
-            print(f"{name} is not set", file=sys.stderr)
-            return 2
-        targets[name] = f"{base}/health"
+def health_urls(dashboard_url: str, sse_url: str) -> dict[str, str]:
+    """``{DASHBOARD_URL: <base>/health, SSE_LAMBDA_URL: <base>/health}``."""
+    return {
+        "DASHBOARD_URL": f"{dashboard_url.rstrip('/')}/health",
+        "SSE_LAMBDA_URL": f"{sse_url.rstrip('/')}/health",
+    }
 
-    deadline = time.monotonic() + args.timeout
+
+def wait_until_ready(
+    targets: dict[str, str], timeout: float, say: Callable[[str], None] = print
+) -> bool:
+    """Poll every URL in ``targets`` with backoff until all answer 200; False after ``timeout``."""
+    deadline = time.monotonic() + timeout
     delay = 1.0
     while True:
         problems = {name: p for name, url in targets.items() if (p := healthy(url)) is not None}
         if not problems:
-            print("ready: " + ", ".join(targets.values()))
-            return 0
+            say("ready: " + ", ".join(targets.values()))
+            return True
         if time.monotonic() + delay > deadline:
-            print(f"not ready after {args.timeout:.0f}s: {problems}", file=sys.stderr)
-            return 1
-        print(f"waiting {delay:.0f}s: {problems}", flush=True)
+            say(f"not ready after {timeout:.0f}s: {problems}")
+            return False
+        say(f"waiting {delay:.0f}s: {problems}")
         time.sleep(delay)
         delay = min(delay * 2, 15)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--timeout", type=float, default=180, help="seconds (default 180)")
+    args = parser.parse_args(argv)
+    bases = {
+        name: os.environ.get(name, "").rstrip("/") for name in ("DASHBOARD_URL", "SSE_LAMBDA_URL")
+    }
+    for name, base in bases.items():
+        if not base:
+            print(f"{name} is not set", file=sys.stderr)
+            return 2
+    targets = health_urls(bases["DASHBOARD_URL"], bases["SSE_LAMBDA_URL"])
+    return 0 if wait_until_ready(targets, args.timeout, lambda line: print(line, flush=True)) else 1
 
 
 if __name__ == "__main__":

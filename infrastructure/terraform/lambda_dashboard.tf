@@ -1,7 +1,7 @@
 # The dashboard: FastAPI behind Mangum (handler dashboard.handler.handler), BUFFERED Function URL.
 
 resource "aws_lambda_function" "dashboard" {
-  #checkov:skip=CKV_AWS_116:Invoked synchronously by its Function URL only; a dead-letter queue applies to asynchronous invocations.
+  #checkov:skip=CKV_AWS_116:Invoked through its Function URL only; asynchronous invocations (this account's principals only) are never retried and expire after 60 s (event invoke config), so nothing is left to dead-letter.
   #checkov:skip=CKV_AWS_117:Talks only to DynamoDB, SSM and CloudWatch public endpoints; a VPC would add NAT or endpoint cost and nothing to protect.
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (only SSM parameter names and settings); Lambda encrypts it at rest with its AWS managed key.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; the zip is built reproducibly (make package) and its hash is pinned by source_code_hash.
@@ -13,8 +13,10 @@ resource "aws_lambda_function" "dashboard" {
   architectures = [var.lambda_architecture]
   handler       = "dashboard.handler.handler"
 
+  # try(): `terraform destroy` evaluates this too, and must work without the zip (make clean);
+  # the precondition below still refuses to create or update the function without it.
   filename         = local.dashboard_zip_path
-  source_code_hash = filebase64sha256(local.dashboard_zip_path)
+  source_code_hash = try(filebase64sha256(local.dashboard_zip_path), null)
 
   memory_size                    = var.dashboard_memory_mb
   timeout                        = var.dashboard_timeout_seconds
@@ -30,6 +32,13 @@ resource "aws_lambda_function" "dashboard" {
 
   # The log group (with its retention) and the role's permissions exist before the first invoke.
   depends_on = [aws_cloudwatch_log_group.dashboard, aws_iam_role_policy.dashboard]
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.dashboard_zip_path)
+      error_message = "${local.dashboard_zip_path} does not exist: run `make package` at the repository root first."
+    }
+  }
 }
 
 resource "aws_lambda_function_url" "dashboard" {
@@ -46,7 +55,9 @@ resource "aws_lambda_function_url" "dashboard" {
   }
 }
 
-# Public Function URLs need resource-policy statements allowing everyone to call them.
+# Public Function URLs need resource-policy statements allowing everyone to call them through
+# the URL, and only through it (url_invoke_permissions.tf holds the second one, for both
+# functions).
 #
 # 1. lambda:InvokeFunctionUrl, limited to URLs with auth type NONE. (The provider also adds a
 #    statement "FunctionURLAllowPublicAccess" when it creates a NONE URL; this one is explicit and
@@ -60,24 +71,11 @@ resource "aws_lambda_permission" "dashboard_url" {
   function_url_auth_type = "NONE"
 }
 
-# 2. lambda:InvokeFunction. Since October 2025, Function URLs created from then on need both
-#    actions (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). AWS's statement
-#    limits this one to URL calls with the condition {"Bool": {"lambda:InvokedViaFunctionUrl":
-#    "true"}}, which aws_lambda_permission can only set from provider 6.29 on
-#    (invoked_via_function_url = true); hashicorp/aws 5.100 has no argument for it, and no other
-#    resource writes Lambda resource policies. Under 5.x this statement is therefore broader:
-#    anyone with AWS credentials may also call Invoke on the function directly. That exposes no
-#    more than the public URL already does (same code, same in-app auth), but when the provider
-#    floor moves to >= 6.29, add `invoked_via_function_url = true` here. To keep the narrow
-#    statement instead, set grant_public_invoke_function = false and run once per function:
-#      aws lambda add-permission --function-name <name> --statement-id FunctionURLInvokeAllowPublicAccess \
-#        --action lambda:InvokeFunction --principal '*' --invoked-via-function-url
-resource "aws_lambda_permission" "dashboard_invoke" {
-  #checkov:skip=CKV_AWS_301:Required by public Function URLs since 2025 (see the comment above); provider 5.x cannot add the lambda:InvokedViaFunctionUrl condition.
-  count = var.grant_public_invoke_function ? 1 : 0
-
-  statement_id  = "AllowPublicInvokeForFunctionUrl"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.dashboard.function_name
-  principal     = "*"
+# Asynchronous invocations: only principals of this account may make any (the public statements
+# hold for URL calls only), and the dashboard has none of its own. Should one happen, it is not
+# retried and is dropped after a minute.
+resource "aws_lambda_function_event_invoke_config" "dashboard" {
+  function_name                = aws_lambda_function.dashboard.function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 60
 }

@@ -13,6 +13,11 @@ output "dashboard_origin" {
   value       = trimsuffix(local.dashboard_url, "/")
 }
 
+output "aws_region" {
+  description = "Region of the deployment (where make deploy-check reads the ingest key from SSM)."
+  value       = var.aws_region
+}
+
 output "dashboard_function_name" {
   description = "Name of the dashboard Lambda function."
   value       = aws_lambda_function.dashboard.function_name

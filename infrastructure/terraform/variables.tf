@@ -158,13 +158,13 @@ variable "sse_timeout_seconds" {
 }
 
 variable "sse_reserved_concurrency" {
-  description = "Reserved concurrency of the SSE function = the most streams open at once across all environments (Lambda answers 429 past it); null = unreserved."
+  description = "Reserved concurrency of the SSE function = the most streams open at once across all environments (Lambda answers 429 past it), and so the ceiling of what streams cost (docs/deploy.md). 0 stops all streams; null = unreserved (no cap: one client holding sockets can take the account's whole concurrency)."
   type        = number
-  default     = null
+  default     = 50
 
   validation {
-    condition     = var.sse_reserved_concurrency == null ? true : var.sse_reserved_concurrency >= 0
-    error_message = "sse_reserved_concurrency must be null or >= 0."
+    condition     = var.sse_reserved_concurrency == null ? true : (var.sse_reserved_concurrency >= 0 && floor(var.sse_reserved_concurrency) == var.sse_reserved_concurrency)
+    error_message = "sse_reserved_concurrency must be null or a whole number >= 0."
   }
 }
 
@@ -216,7 +216,7 @@ variable "cors_max_age_seconds" {
 }
 
 variable "grant_public_invoke_function" {
-  description = "Also grant lambda:InvokeFunction to everyone, which Function URLs created since October 2025 require besides lambda:InvokeFunctionUrl. Provider 5.x cannot limit it to URL calls (see lambda_dashboard.tf); set false if you add that statement outside Terraform."
+  description = "Grant everyone lambda:InvokeFunction for calls through the Function URLs only (lambda:InvokedViaFunctionUrl), which Function URLs created since October 2025 require besides lambda:InvokeFunctionUrl. Written by a CloudFormation stack (url_invoke_permissions.tf); set false only if you add that statement yourself."
   type        = bool
   default     = true
 }
@@ -231,6 +231,12 @@ variable "auth_secret" {
   validation {
     condition     = length(var.auth_secret) >= 32
     error_message = "auth_secret must be at least 32 characters (e.g. openssl rand -hex 32)."
+  }
+
+  # terraform.tfvars.example is public: its placeholders must never reach a deployment.
+  validation {
+    condition     = !can(regex("(?i)replace", var.auth_secret))
+    error_message = "auth_secret is still the placeholder of terraform.tfvars.example: generate one (openssl rand -hex 32)."
   }
 }
 
@@ -255,6 +261,11 @@ variable "ingest_api_key" {
   validation {
     condition     = length(var.ingest_api_key) >= 16
     error_message = "ingest_api_key must be at least 16 characters (e.g. openssl rand -hex 24)."
+  }
+
+  validation {
+    condition     = !can(regex("(?i)replace", var.ingest_api_key))
+    error_message = "ingest_api_key is still the placeholder of terraform.tfvars.example: generate one (openssl rand -hex 24)."
   }
 }
 

@@ -3,6 +3,9 @@
 Stream paths go to the SSE Lambda URL (RESPONSE_STREAM); everything else goes to the
 Dashboard Lambda URL (BUFFERED): a stream sent to the buffered URL would time out instead of
 streaming. Trailing slashes, as Terraform outputs them, are stripped.
+
+Tests that write run only with E2E_WRITES=1 (see conftest.py) and need INGEST_API_KEY; without
+it they fail, saying where the key is.
 """
 
 from __future__ import annotations
@@ -19,6 +22,16 @@ STREAM_PATH = re.compile(r"^/api/v2/(stream(/.*)?|configurations/[^/]+/stream)$"
 # Cold starts: retry connection failures and gateway errors a bounded number of times.
 RETRY_STATUSES = {502, 503, 504}
 RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+
+
+MISSING_INGEST_KEY = (
+    "INGEST_API_KEY is not set, so the tests that write cannot run. It is the deployment's "
+    "ingest_api_key in infrastructure/terraform/terraform.tfvars (or TF_VAR_ingest_api_key), "
+    "also stored in SSM: `aws ssm get-parameter --with-decryption --query Parameter.Value "
+    '--output text --name "$(terraform output -raw ingest_api_key_parameter_name)"` in '
+    "infrastructure/terraform; make deploy-check reads it from there itself. Set "
+    "E2E_WRITES=0 for a read-only run, which leaves the tests that write out."
+)
 
 
 class MissingTargetError(RuntimeError):

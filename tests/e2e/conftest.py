@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.client import Deployment, MissingTargetError
+from tests.e2e.client import MISSING_INGEST_KEY, Deployment, MissingTargetError
 from tests.utils.factories import item_payload
 
 pytestmark = pytest.mark.e2e
@@ -66,10 +66,11 @@ def stream_status(deployment: Deployment) -> dict[str, Any]:
 
 @pytest.fixture
 def writer(deployment: Deployment) -> Deployment:
+    """The deployment, for tests that write (``E2E_WRITES=1``): a missing key fails them."""
     if not writes_allowed():
         pytest.fail(f"{WRITES_ENV} is not 1: this suite must not write to the deployment")
     if not deployment.api_key:
-        pytest.skip("INGEST_API_KEY is not set; tests that write are skipped")
+        pytest.fail(MISSING_INGEST_KEY, pytrace=False)
     return deployment
 
 

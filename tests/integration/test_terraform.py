@@ -267,6 +267,94 @@ def test_apply_creates_public_function_urls(applied_terraform: AppliedTerraform)
         assert "lambda:InvokeFunction" in by_action
 
 
+# The default reservation of the SSE function: the most streams open at once (docs/deploy.md,
+# "Concurrency caps").
+SSE_RESERVED_CONCURRENCY = 50
+
+
+def test_apply_caps_sse_concurrency_and_leaves_the_pool_to_the_dashboard(
+    applied_terraform: AppliedTerraform,
+) -> None:
+    """Every open stream holds one SSE environment: without a reservation, anyone holding
+    sockets open takes the account's whole concurrency. moto enforces AWS's rule that 100 stay
+    unreserved (MOTO_LAMBDA_CONCURRENCY_QUOTA, tests/utils/moto_server.py)."""
+    lam = aws_clients(applied_terraform.endpoint)["lambda"]
+
+    sse = lam.get_function_concurrency(FunctionName=f"{ENVIRONMENT}-sentiment-sse")
+    dashboard = lam.get_function_concurrency(FunctionName=f"{ENVIRONMENT}-sentiment-dashboard")
+
+    assert sse.get("ReservedConcurrentExecutions") == SSE_RESERVED_CONCURRENCY
+    # The dashboard is not reserved: it scales in the unreserved pool the cap leaves free.
+    assert "ReservedConcurrentExecutions" not in dashboard
+
+
+def public_statements(lam: Any, function: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = json.loads(lam.get_policy(FunctionName=function)["Policy"])[
+        "Statement"
+    ]
+    return [s for s in statements if s["Principal"] in ("*", {"AWS": "*"})]
+
+
+def condition(statement: dict[str, Any], operator: str, key: str, parameter: str) -> str | None:
+    """A statement's condition value, as AWS writes it (``Condition``) or as moto keeps
+    AddPermission's parameter verbatim (``parameter``); lower-cased text."""
+    value = statement.get("Condition", {}).get(operator, {}).get(key, statement.get(parameter))
+    return None if value is None else str(value).lower()
+
+
+def test_the_public_reaches_the_functions_only_through_their_urls(
+    applied_terraform: AppliedTerraform,
+) -> None:
+    """Function URLs created since October 2025 need a public lambda:InvokeFunction statement
+    too; it must hold only for calls through the URL (lambda:InvokedViaFunctionUrl), or any AWS
+    account can Invoke the functions directly, synchronously or not."""
+    lam = aws_clients(applied_terraform.endpoint)["lambda"]
+    for name in ("dashboard", "sse"):
+        function = f"{ENVIRONMENT}-sentiment-{name}"
+        public = public_statements(lam, function)
+        by_action: dict[str, list[dict[str, Any]]] = {}
+        for statement in public:
+            by_action.setdefault(statement["Action"], []).append(statement)
+
+        assert set(by_action) == {"lambda:InvokeFunction", "lambda:InvokeFunctionUrl"}, public
+        for statement in by_action["lambda:InvokeFunction"]:
+            via_url = condition(
+                statement, "Bool", "lambda:InvokedViaFunctionUrl", "InvokedViaFunctionUrl"
+            )
+            assert via_url == "true", f"{function}: public Invoke not only via its URL: {statement}"
+            # AWS refuses FunctionUrlAuthType on InvokeFunction (only InvokeFunctionUrl takes it);
+            # moto would accept it, so it must not creep in here.
+            assert "FunctionUrlAuthType" not in statement
+        for statement in by_action["lambda:InvokeFunctionUrl"]:
+            auth = condition(
+                statement, "StringEquals", "lambda:FunctionUrlAuthType", "FunctionUrlAuthType"
+            )
+            assert auth == "none", statement
+
+        # Asynchronous invocations (only this account's principals may make any): never retried,
+        # dropped after a minute, so one cannot hold an SSE environment three times over.
+        invoke_config = lam.get_function_event_invoke_config(FunctionName=function)
+        assert invoke_config["MaximumRetryAttempts"] == 0
+        assert invoke_config["MaximumEventAgeInSeconds"] == 60
+
+
+def test_the_example_tfvars_secrets_are_refused(applied_terraform: AppliedTerraform) -> None:
+    """Copying terraform.tfvars.example and applying must not deploy its (public) placeholders."""
+    result = applied_terraform.terraform.run(
+        "plan", "-no-color", "-input=false", "-lock=false",
+        f"-var-file={MODULE / 'terraform.tfvars.example'}", check=False,
+    )  # fmt: skip
+    errors = " ".join(result.stderr.split())
+
+    assert result.returncode != 0, f"plan accepted the example's secrets:\n{result.stdout[-2000:]}"
+    for variable, command in (("auth_secret", "openssl rand -hex 32"),
+                              ("ingest_api_key", "openssl rand -hex 24")):  # fmt: skip
+        assert (
+            f"{variable} is still the placeholder of terraform.tfvars.example: generate one "
+            f"({command})" in errors
+        ), errors
+
+
 def test_apply_creates_the_tables(applied_terraform: AppliedTerraform) -> None:
     from sentiment.store.tables import ALL_TABLES, TableSpec
 

@@ -45,6 +45,9 @@ def moto_server(log_file: Path | None = None) -> Iterator[str]:
         **os.environ,
         # Managed policies (arn:aws:iam::aws:policy/...) only exist in moto when asked for.
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        # AWS's default account concurrency: moto then refuses reservations that leave fewer
+        # than 100 executions unreserved, as Lambda does.
+        "MOTO_LAMBDA_CONCURRENCY_QUOTA": "1000",
     }
     for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         env.pop(name, None)

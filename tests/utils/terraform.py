@@ -162,7 +162,7 @@ class TerraformWorkdir:
 
 def moto_override(endpoint: str) -> str:
     """A provider override (only in the temporary copy) sending every call to moto."""
-    services = ("dynamodb", "iam", "lambda", "logs", "ssm", "sts", "kms")
+    services = ("cloudformation", "dynamodb", "iam", "lambda", "logs", "ssm", "sts", "kms")
     endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in services)
     return f"""\
 provider "aws" {{
@@ -197,7 +197,7 @@ def aws_clients(endpoint: str) -> dict[str, Any]:
     )
     return {
         name: session.client(name, endpoint_url=endpoint)  # type: ignore[call-overload]
-        for name in ("dynamodb", "iam", "lambda", "logs", "ssm")
+        for name in ("cloudformation", "dynamodb", "iam", "lambda", "logs", "ssm")
     }
 
 
@@ -264,6 +264,11 @@ def leftovers(endpoint: str, environment: str) -> dict[str, list[str]]:
             p["Name"]
             for p in clients["ssm"].describe_parameters()["Parameters"]
             if p["Name"].startswith(f"/{environment}/sentiment/")
+        ],
+        "stacks": [
+            s["StackName"]
+            for s in clients["cloudformation"].describe_stacks()["Stacks"]
+            if s["StackName"].startswith(prefix) and s["StackStatus"] != "DELETE_COMPLETE"
         ],
     }
 
