@@ -48,8 +48,8 @@ GUIDE = ROOT / "docs" / "deploy.md"
 STEPS = ("package", "configure", "init", "plan", "apply", "output", "cors", "e2e", "destroy")
 BLOCK = re.compile(r"<!-- guide-(step|check): ([\w-]+) -->\s*```sh\n(.*?)```", re.DOTALL)
 # What the copy needs to run the guide (no build output, state, secrets or virtualenvs).
-COPIED = ("Makefile", "pyproject.toml", "README.md", "docs", "infrastructure", "scripts", "src",
-          "tests")  # fmt: skip
+COPIED = ("Makefile", "pyproject.toml", "requirements", "README.md", "docs", "infrastructure",
+          "scripts", "src", "tests")  # fmt: skip
 NOT_COPIED = shutil.ignore_patterns(
     "__pycache__", ".terraform", "*.tfstate*", "terraform.tfvars", "*.auto.tfvars*", "tfplan",
     "backend.tf", "*.egg-info",
@@ -138,7 +138,8 @@ def copy_repository(target: Path) -> Path:
         pytest.fail("the .venv is older than pyproject.toml: run `make .venv/.installed-stamp`")
     (target / ".venv").symlink_to(ROOT / ".venv")
     older = stamp.stat().st_mtime - 1
-    os.utime(target / "pyproject.toml", (older, older))
+    for prerequisite in ("pyproject.toml", "requirements/dev.txt"):  # the stamp's, in the Makefile
+        os.utime(target / prerequisite, (older, older))
     return target
 
 
