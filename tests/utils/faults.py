@@ -26,6 +26,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 import h11
 import httpx
@@ -67,6 +68,7 @@ class FaultProxy:
         self._healed.set()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._connections: set[asyncio.Task[Any]] = set()
         self._client = httpx.AsyncClient(base_url=self._upstream, timeout=30)
         self._random = random.Random(1234)
         self.requests = 0
@@ -91,6 +93,8 @@ class FaultProxy:
     async def close(self) -> None:
         self.heal()
         await self._stop_listening()
+        # Every connection was reset: let their handlers finish rather than be cancelled.
+        await asyncio.gather(*self._connections, return_exceptions=True)
         await self._client.aclose()
 
     # --- switching faults ----------------------------------------------------------------
@@ -169,6 +173,10 @@ class FaultProxy:
             await server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        task.add_done_callback(self._connections.discard)
         self._writers.add(writer)
         connection = h11.Connection(h11.SERVER)
         try:
