@@ -105,7 +105,9 @@ def test_non_200_answers_are_retried_with_backoff(open_page: Any, stack: Browser
 
     page.route(f"{stack.sse_url}/api/v2/stream**", refuse_twice)
     page.goto(f"{stack.dashboard_url}/")
-    expect(status(page)).to_have_text("Reconnecting", timeout=10_000)
+    # A 503 is a full service, not a broken one: the page says so (issue 12), same backoff.
+    expect(status(page)).to_have_text("Busy", timeout=10_000)
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "busy")
     expect(status(page)).to_have_text("Connected", timeout=15_000)
     assert len(attempts) >= 3
     # Backoff: about 0.5 s, then about 1 s (±20 % jitter), never the browser's 3 s retry.

@@ -4,32 +4,51 @@ import { ApiError, SessionStore, api, configurationsApi } from "./api.js";
 import { HourlyChart } from "./chart.js";
 import { ConfigPanel } from "./configs.js";
 import { Feed } from "./feed.js";
-import { formatAge, h, keepingFocus } from "./format.js";
+import { focusFirst, formatAge, h, holdsFocus, keepingFocus } from "./format.js";
 import { MetricsView } from "./metrics.js";
-import { ResilientStream, State, withLastEventId } from "./stream.js";
+import { ResilientStream, State, backoffDelay, isBusy, withLastEventId } from "./stream.js";
 import { TicketKeeper } from "./tickets.js";
 
 const FEED_LIMIT = 50;
 const SEED_ITEMS = 20;
 const VIEW_KEY = "sentiment.view";
 const TOAST_MS = 10_000;
+// REST retries back off like stream reconnects, up to a longer ceiling.
+const SNAPSHOT_BACKOFF = { maxDelayMs: 30_000 };
+// A tab hidden this long lets go of its stream (on Lambda, one stream holds one execution
+// environment); a quick look at another tab keeps it.
+const HIDDEN_GRACE_MS = 5_000;
 const STATE_LABELS = {
   [State.CONNECTING]: "Connecting",
   [State.CONNECTED]: "Connected",
   [State.RECONNECTING]: "Reconnecting",
+  [State.BUSY]: "Busy",
+  [State.PAUSED]: "Paused",
   [State.OFFLINE]: "Offline",
 };
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
+
+/** The toast text for a failed REST call: busy services are named as such. */
+function failureMessage(what, error, delay) {
+  const seconds = Math.max(1, Math.round(delay / 1000));
+  if (error instanceof ApiError && isBusy(error.status)) {
+    return `The service is busy; retrying ${what} in ${seconds} s.`;
+  }
+  return `Could not load ${what}: ${error.message}. Retrying in ${seconds} s.`;
+}
 
 class Dashboard {
   constructor() {
     this.sessions = new SessionStore();
     this.configsApi = configurationsApi(this.sessions);
     this.metrics = new MetricsView(document.body);
-    this.chart = new HourlyChart($("hourly-chart"));
-    this.feed = new Feed({ list: $("feed"), empty: $("feed-empty"), count: $("feed-count"),
-      limit: FEED_LIMIT });
+    this.chart = new HourlyChart($("hourly-chart"), $("chart-table"));
+    this.feed = new Feed({
+      list: $("feed"), empty: $("feed-empty"), count: $("feed-count"),
+      announcer: $("feed-announcer"), pause: $("feed-pause"),
+      heading: document.getElementById("feed-heading"), limit: FEED_LIMIT,
+    });
     this.configs = new ConfigPanel({
       root: document.querySelector(".panel--configs"),
       api: this.configsApi,
@@ -44,12 +63,16 @@ class Dashboard {
     this.stream = null;
     this.tickets = null;
     this.snapshotTimer = null;
-    this.connection = { state: State.CONNECTING, retryAt: null };
+    this.snapshotToast = null;
+    this.hiddenTimer = null;
+    this.connection = { state: State.CONNECTING, retryAt: null, detail: "" };
     this.updatedAt = null;
     $("view-global").addEventListener("click", () => this.show(null));
+    document.addEventListener("visibilitychange", () => this.visibilityChanged());
   }
 
   async start() {
+    trackTopbarHeight();
     this.renderConnection();
     setInterval(() => this.tick(), 1000);
     const runtime = await this.runtimeConfig();
@@ -63,17 +86,16 @@ class Dashboard {
     this.show(this.configs.configs.find((config) => config.config_id === saved) || null);
   }
 
-  /** GET /api/v2/runtime-config, retried until the API answers. */
+  /** GET /api/v2/runtime-config, retried (with backoff) until the API answers. */
   async runtimeConfig() {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await api.runtimeConfig();
       } catch (error) {
-        if (attempt === 2) {
-          this.notify(`The dashboard API is not answering (${error.message}); retrying.`);
-        }
-        const delay = Math.min(15_000, 500 * 2 ** attempt);
-        this.setConnection(State.RECONNECTING, Date.now() + delay);
+        const delay = backoffDelay(attempt, SNAPSHOT_BACKOFF);
+        if (attempt === 2) this.notify(failureMessage("the dashboard", error, delay));
+        const busy = error instanceof ApiError && isBusy(error.status);
+        this.setConnection(busy ? State.BUSY : State.RECONNECTING, Date.now() + delay);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -98,28 +120,35 @@ class Dashboard {
     this.updatedAt = null;
     this.renderViews();
     this.configs.setActive(config ? config.config_id : null);
-    this.loadSnapshot(token);
 
-    if (config) this.tickets = new TicketKeeper(() => this.configsApi.ticket(config.config_id));
+    this.mintTicket = config ? () => this.configsApi.ticket(config.config_id) : null;
+    if (config) this.tickets = new TicketKeeper(this.mintTicket);
     this.stream = new ResilientStream({
       url: (lastEventId) => this.streamUrl(config, lastEventId),
       events: ["heartbeat", "metrics", "new_item", "resync"],
       onEvent: (type, data) => this.onEvent(token, type, data),
-      onState: (state, { retryAt }) => this.setConnection(state, retryAt),
-      // A stream that did not resume starts "now": reload the snapshot so nothing falls
-      // between the REST answer and the stream's start.
+      onState: (state, { retryAt, detail }) => this.setConnection(state, retryAt, detail),
+      // A stream that starts "now" (no snapshot position to resume from, or one too old)
+      // reloads the snapshot so nothing falls between the REST answer and the stream.
       onOpen: ({ resumed }) => {
-        if (!resumed) this.loadSnapshot(token);
+        // A retry still to come is read after this start anyway.
+        if (!resumed && !this.snapshotTimer) this.loadSnapshot(token);
       },
       onUrlError: (error) => this.streamUrlFailed(config, error),
     });
-    this.stream.start();
+    // The stream resumes where the snapshot was read: one snapshot load per view.
+    this.setConnection(State.CONNECTING);
+    const stream = this.stream;
+    this.loadSnapshot(token).then((position) => {
+      if (token === this.viewToken) stream.start(position);
+    });
   }
 
   stopView() {
     if (this.stream) this.stream.stop();
     if (this.tickets) this.tickets.stop();
     clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = null;
     this.stream = null;
     this.tickets = null;
   }
@@ -140,6 +169,21 @@ class Dashboard {
       : "Your session has expired; showing all tickers.");
     this.show(null);
     this.configs.load();
+  }
+
+  /** A hidden tab closes its stream (after a grace period); visible again, it resumes. */
+  visibilityChanged() {
+    clearTimeout(this.hiddenTimer);
+    if (document.visibilityState === "hidden") {
+      this.hiddenTimer = setTimeout(() => {
+        if (!this.stream) return;
+        this.stream.pause();
+        if (this.tickets) this.tickets.stop(); // no ticket renewals for a hidden tab
+      }, HIDDEN_GRACE_MS);
+    } else if (this.stream && this.stream.paused) {
+      if (this.mintTicket) this.tickets = new TicketKeeper(this.mintTicket);
+      this.stream.resume();
+    }
   }
 
   configsChanged(configs) {
@@ -170,7 +214,13 @@ class Dashboard {
       chip.addEventListener("click", () => this.show(config));
       return chip;
     });
+    const hadFocus = holdsFocus(switcher);
     keepingFocus(switcher, () => switcher.replaceChildren(global, ...chips));
+    // The focused chip's watch list was deleted: the "All tickers" chip takes the focus.
+    if (hadFocus && !holdsFocus(switcher)) focusFirst(global);
+    const heading = $("page-heading");
+    const title = `Sentiment dashboard: ${this.view ? this.view.name : "all tickers"}`;
+    if (heading.textContent !== title) heading.textContent = title;
     this.renderSummary();
   }
 
@@ -184,33 +234,49 @@ class Dashboard {
 
   // --- data -------------------------------------------------------------------------------
 
-  /** The REST snapshot: metrics and the newest items (per ticker for a configuration). */
+  /**
+   * The REST snapshot: metrics and the newest items (per ticker for a configuration).
+   * Resolves after the first attempt with the stream position it covers (null if it failed;
+   * it is then retried with backoff in the background).
+   */
   async loadSnapshot(token, attempt = 1) {
     clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = null;
     const tickers = this.view ? this.view.tickers : null;
     try {
-      const [metrics, items] = await Promise.all([
+      const [metrics, pages] = await Promise.all([
         api.metrics(tickers),
-        tickers
-          ? Promise.all(tickers.map((ticker) => api.items({ limit: SEED_ITEMS, ticker })))
-            .then((pages) => pages.flatMap((page) => page.items))
-          : api.items({ limit: SEED_ITEMS }).then((page) => page.items),
+        allAndFirst(tickers
+          ? tickers.map((ticker) => api.items({ limit: SEED_ITEMS, ticker }))
+          : [api.items({ limit: SEED_ITEMS })]),
       ]);
-      if (token !== this.viewToken) return;
+      if (token !== this.viewToken) return null;
+      this.snapshotTimer = null;
       this.applyMetrics(metrics);
-      this.feed.add(items);
+      this.feed.add(pages.values.flatMap((page) => page.items));
+      this.dismissSnapshotToast();
+      // Parallel listings are read within moments of each other, well inside the overlap the
+      // position already allows for; the first answer's position is the earliest read.
+      return pages.first.position;
     } catch (error) {
-      if (token !== this.viewToken) return;
-      if (attempt === 1) this.notify(`Could not load the dashboard data: ${error.message}`);
-      const delay = Math.min(30_000, 1000 * 2 ** attempt);
+      if (token !== this.viewToken) return null;
+      const delay = backoffDelay(attempt, SNAPSHOT_BACKOFF);
+      this.dismissSnapshotToast();
+      this.snapshotToast = this.notify(failureMessage("the dashboard data", error, delay));
       this.snapshotTimer = setTimeout(() => this.loadSnapshot(token, attempt + 1), delay);
+      return null;
     }
+  }
+
+  dismissSnapshotToast() {
+    if (this.snapshotToast) this.snapshotToast();
+    this.snapshotToast = null;
   }
 
   onEvent(token, type, data) {
     if (token !== this.viewToken) return;
     if (type === "metrics") this.applyMetrics(data);
-    else if (type === "new_item") this.feed.add([data], { highlight: true });
+    else if (type === "new_item") this.feed.add([data], { live: true });
     else if (type === "resync") this.loadSnapshot(token);
   }
 
@@ -224,8 +290,8 @@ class Dashboard {
 
   // --- connection indicator, errors, clock ------------------------------------------------
 
-  setConnection(state, retryAt = null) {
-    this.connection = { state, retryAt };
+  setConnection(state, retryAt = null, detail = "") {
+    this.connection = { state, retryAt, detail };
     this.renderConnection();
   }
 
@@ -251,22 +317,76 @@ class Dashboard {
     this.renderSummary();
   }
 
-  /** Show an error to the user (dismissable, and gone after a while). */
+  /**
+   * Show an error to the user; returns a function that dismisses it. A toast stays while the
+   * pointer is over it or focus is in it, and gives focus back where it came from.
+   */
   notify(message) {
     const close = h("button", { type: "button", class: "toast__close", "aria-label": "Dismiss" },
       "×");
     const toast = h("div", { class: "toast", "data-testid": "error-toast" },
       h("span", { class: "toast__text" }, message), close);
-    const dismiss = () => toast.remove();
-    close.addEventListener("click", dismiss);
-    setTimeout(dismiss, TOAST_MS);
     const region = $("errors");
+    let returnTo = null;
+    let timer = null;
+    let hovered = false;
+    const dismiss = () => {
+      clearTimeout(timer);
+      if (!toast.isConnected) return;
+      const hadFocus = holdsFocus(toast);
+      toast.remove();
+      if (hadFocus) {
+        focusFirst(returnTo, region.querySelector(".toast__close"), $("page-heading"));
+      }
+    };
+    const wait = () => {
+      clearTimeout(timer);
+      if (!hovered && !holdsFocus(toast)) timer = setTimeout(dismiss, TOAST_MS);
+    };
+    toast.addEventListener("mouseenter", () => {
+      hovered = true;
+      clearTimeout(timer);
+    });
+    toast.addEventListener("mouseleave", () => {
+      hovered = false;
+      wait();
+    });
+    toast.addEventListener("focusin", (event) => {
+      if (event.relatedTarget && !toast.contains(event.relatedTarget)) {
+        returnTo = event.relatedTarget;
+      }
+      clearTimeout(timer);
+    });
+    toast.addEventListener("focusout", (event) => {
+      if (!toast.contains(event.relatedTarget)) wait();
+    });
+    close.addEventListener("click", dismiss);
     // The same message twice in a row is one toast.
     for (const existing of region.querySelectorAll(".toast__text")) {
       if (existing.textContent === message) existing.parentElement.remove();
     }
     region.append(toast);
+    wait();
+    return dismiss;
   }
+}
+
+/** Keep --topbar-height (the scroll padding under the sticky bar) equal to its real height. */
+function trackTopbarHeight() {
+  const bar = document.querySelector(".topbar");
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--topbar-height", `${bar.offsetHeight}px`);
+  }).observe(bar);
+}
+
+/** Promise.all over ``promises``, also naming the value of the one that resolved first. */
+async function allAndFirst(promises) {
+  let first = null;
+  const values = await Promise.all(promises.map((promise) => promise.then((value) => {
+    first ||= value;
+    return value;
+  })));
+  return { values, first };
 }
 
 new Dashboard().start();
