@@ -4,14 +4,11 @@ processes (the dashboard under uvicorn, the SSE app through run.sh)."""
 from __future__ import annotations
 
 import gzip
-import json
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.utils.factories import item_payload
 from tests.utils.processes import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -174,46 +171,3 @@ def test_compressed_body_is_gzip(stack: RunningStack) -> None:
     plain = httpx.get(f"{stack.dashboard_url}/styles.css").content
     assert raw[:2] == b"\x1f\x8b"
     assert gzip.decompress(raw) == plain
-
-
-def test_item_listing_says_where_a_stream_should_resume(
-    api: httpx.Client, stack: RunningStack
-) -> None:
-    """The page opens its stream at the snapshot's ``Stream-Position``: everything stored after
-    the listing was read comes by replay, so the page never reloads the snapshot."""
-    ticker = "SNAPPOS"
-    listing = api.get("/api/v2/items", params={"ticker": ticker, "limit": 5})
-    assert listing.status_code == 200
-    assert listing.json()["items"] == []
-    position = listing.headers["stream-position"]
-    later = item_payload(tickers=[ticker])
-    posted = api.post("/api/v2/items", json=later, headers={"X-API-Key": stack.api_key})
-    assert posted.status_code == 201, posted.text
-    events = []
-    with httpx.stream(
-        "GET",
-        f"{stack.sse_url}/api/v2/stream",
-        params={"last_event_id": position},
-        timeout=httpx.Timeout(10, read=15),
-    ) as response:
-        assert response.status_code == 200
-        for event in iter_events(response):
-            events.append(event)
-            if event["event"] in ("metrics", "resync"):
-                break
-    assert events[0]["event"] == "heartbeat"
-    assert "resync" not in [e["event"] for e in events], events
-    replayed = [json.loads(e["data"])["item_id"] for e in events if e["event"] == "new_item"]
-    assert later["item_id"] in replayed, events
-
-
-def iter_events(response: httpx.Response) -> Iterator[dict[str, str]]:
-    event: dict[str, str] = {}
-    for line in response.iter_lines():
-        if not line:
-            if "event" in event:
-                yield event
-            event = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(":")
-            event[name] = value.removeprefix(" ")

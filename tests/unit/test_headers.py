@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 
 from sentiment.docs import script_hash
 from sentiment.headers import API_POLICY, SecurityHeaders, default_headers, origin_of, page_policy
-from sentiment.positions import Position, utc_now
 
 
 def test_origin_of_absolute_urls_only() -> None:
@@ -96,12 +95,3 @@ def test_page_policy_names_the_configured_sse_origin(dashboard: TestClient) -> N
     assert page.status_code == 200
     assert "connect-src 'self' http://127.0.0.1:8001;" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-cache"
-
-
-def test_item_listing_carries_a_stream_position(dashboard: TestClient) -> None:
-    answer = dashboard.get("/api/v2/items")
-    assert answer.status_code == 200
-    position = Position.decode(answer.headers["stream-position"])
-    assert position.item_id == ""
-    lag = (utc_now() - position.ingested_at).total_seconds()
-    assert 2 <= lag < 5, lag

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response, Security, status
@@ -23,11 +22,6 @@ from sentiment.store.items import CLOCK_SKEW
 from sentiment.web import ObservabilityDep, ServicesDep, unauthorized
 
 router = APIRouter(prefix="/api/v2/items", tags=["items"])
-
-# Items stored this long before a listing is read may still become visible to it (the time
-# index is eventually consistent); the SSE hub polls with the same overlap.
-SNAPSHOT_OVERLAP = timedelta(seconds=2)
-STREAM_POSITION = "Stream-Position"
 
 API_KEY_SCHEME = 'ApiKey header="X-API-Key"'
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The ingest API key")
@@ -69,31 +63,15 @@ IngestBody = Annotated[
 ]
 
 
-@router.get(
-    "",
-    response_model=ItemPage,
-    responses={
-        200: {
-            "headers": {
-                STREAM_POSITION: {
-                    "description": "Open a stream with this as `Last-Event-ID` to get every "
-                    "item stored after this listing was read (and perhaps a few it holds)",
-                    "schema": {"type": "string"},
-                }
-            }
-        }
-    },
-)
+@router.get("", response_model=ItemPage)
 def list_items(
     services: ServicesDep,
     cursor: Annotated[Position | None, Depends(page_cursor)],
-    response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ticker: Ticker | None = None,
     sentiment: Sentiment | None = None,
 ) -> ItemPage:
     """Stored items, newest first, from the last 7 days."""
-    response.headers[STREAM_POSITION] = Position.at(utc_now() - SNAPSHOT_OVERLAP).encode()
     items, last = services.items.newest(limit, before=cursor, ticker=ticker, sentiment=sentiment)
     return ItemPage(items=items, next_cursor=last.encode() if last else None)
 

@@ -31,12 +31,7 @@ export function describeDetail(status, detail) {
 }
 
 /** fetch() a JSON API path; resolves to the parsed body (null for 204), rejects with ApiError. */
-export async function request(path, options = {}) {
-  return (await exchange(path, options)).payload;
-}
-
-/** Like request(), also giving the response's headers: {payload, headers}. */
-export async function exchange(path, { method = "GET", body, token, signal } = {}) {
+export async function request(path, { method = "GET", body, token, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -53,10 +48,10 @@ export async function exchange(path, { method = "GET", body, token, signal } = {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, null);
   }
-  if (response.status === 204) return { payload: null, headers: response.headers };
+  if (response.status === 204) return null;
   const payload = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, payload && payload.detail);
-  return { payload, headers: response.headers };
+  return payload;
 }
 
 export const api = {
@@ -67,12 +62,10 @@ export const api = {
     return request(`/api/v2/metrics${query}`, { signal });
   },
 
-  /** A page of items, and ``position``: where a stream resumes to get everything after it. */
-  items: async ({ limit = 20, ticker } = {}, signal) => {
+  items: ({ limit = 20, ticker } = {}, signal) => {
     const query = new URLSearchParams({ limit: String(limit) });
     if (ticker) query.set("ticker", ticker);
-    const { payload, headers } = await exchange(`/api/v2/items?${query}`, { signal });
-    return { ...payload, position: headers.get("Stream-Position") };
+    return request(`/api/v2/items?${query}`, { signal });
   },
 
   createSession: () => request("/api/v2/auth/anonymous", { method: "POST" }),

@@ -15,6 +15,8 @@ const VIEW_KEY = "sentiment.view";
 const TOAST_MS = 10_000;
 // REST retries back off like stream reconnects, up to a longer ceiling.
 const SNAPSHOT_BACKOFF = { maxDelayMs: 30_000 };
+// A stream this slow to open (a busy or unreachable SSE app) does not keep the feed empty.
+const ITEMS_WITHOUT_STREAM_MS = 3_000;
 // A tab hidden this long lets go of its stream (on Lambda, one stream holds one execution
 // environment); a quick look at another tab keeps it.
 const HIDDEN_GRACE_MS = 5_000;
@@ -62,8 +64,8 @@ class Dashboard {
     this.viewToken = 0;
     this.stream = null;
     this.tickets = null;
-    this.snapshotTimer = null;
-    this.snapshotToast = null;
+    this.timers = {}; // pending loads: metrics, items
+    this.failures = {}; // dismissers of the toasts saying a load failed
     this.hiddenTimer = null;
     this.connection = { state: State.CONNECTING, retryAt: null, detail: "" };
     this.updatedAt = null;
@@ -128,27 +130,23 @@ class Dashboard {
       events: ["heartbeat", "metrics", "new_item", "resync"],
       onEvent: (type, data) => this.onEvent(token, type, data),
       onState: (state, { retryAt, detail }) => this.setConnection(state, retryAt, detail),
-      // A stream that starts "now" (no snapshot position to resume from, or one too old)
-      // reloads the snapshot so nothing falls between the REST answer and the stream.
+      // A stream that did not resume starts "now": the newest items are read once it has,
+      // so nothing falls between the two, and they are read once per view.
       onOpen: ({ resumed }) => {
-        // A retry still to come is read after this start anyway.
-        if (!resumed && !this.snapshotTimer) this.loadSnapshot(token);
+        if (!resumed) this.loadItems(token);
       },
       onUrlError: (error) => this.streamUrlFailed(config, error),
     });
-    // The stream resumes where the snapshot was read: one snapshot load per view.
-    this.setConnection(State.CONNECTING);
-    const stream = this.stream;
-    this.loadSnapshot(token).then((position) => {
-      if (token === this.viewToken) stream.start(position);
-    });
+    this.stream.start();
+    this.loadMetrics(token);
+    this.timers.items = setTimeout(() => this.loadItems(token), ITEMS_WITHOUT_STREAM_MS);
   }
 
   stopView() {
     if (this.stream) this.stream.stop();
     if (this.tickets) this.tickets.stop();
-    clearTimeout(this.snapshotTimer);
-    this.snapshotTimer = null;
+    for (const timer of Object.values(this.timers)) clearTimeout(timer);
+    this.timers = {};
     this.stream = null;
     this.tickets = null;
   }
@@ -234,43 +232,54 @@ class Dashboard {
 
   // --- data -------------------------------------------------------------------------------
 
-  /**
-   * The REST snapshot: metrics and the newest items (per ticker for a configuration).
-   * Resolves after the first attempt with the stream position it covers (null if it failed;
-   * it is then retried with backoff in the background).
-   */
-  async loadSnapshot(token, attempt = 1) {
-    clearTimeout(this.snapshotTimer);
-    this.snapshotTimer = null;
-    const tickers = this.view ? this.view.tickers : null;
+  /** The REST snapshot: the figures and the newest items (per ticker for a watch list). */
+  loadSnapshot(token) {
+    this.loadMetrics(token);
+    this.loadItems(token);
+  }
+
+  async loadMetrics(token, attempt = 1) {
+    clearTimeout(this.timers.metrics);
     try {
-      const [metrics, pages] = await Promise.all([
-        api.metrics(tickers),
-        allAndFirst(tickers
-          ? tickers.map((ticker) => api.items({ limit: SEED_ITEMS, ticker }))
-          : [api.items({ limit: SEED_ITEMS })]),
-      ]);
-      if (token !== this.viewToken) return null;
-      this.snapshotTimer = null;
+      const metrics = await api.metrics(this.view ? this.view.tickers : null);
+      if (token !== this.viewToken) return;
       this.applyMetrics(metrics);
-      this.feed.add(pages.values.flatMap((page) => page.items));
-      this.dismissSnapshotToast();
-      // Parallel listings are read within moments of each other, well inside the overlap the
-      // position already allows for; the first answer's position is the earliest read.
-      return pages.first.position;
+      this.settled("metrics");
     } catch (error) {
-      if (token !== this.viewToken) return null;
-      const delay = backoffDelay(attempt, SNAPSHOT_BACKOFF);
-      this.dismissSnapshotToast();
-      this.snapshotToast = this.notify(failureMessage("the dashboard data", error, delay));
-      this.snapshotTimer = setTimeout(() => this.loadSnapshot(token, attempt + 1), delay);
-      return null;
+      this.retry(token, "metrics", attempt, error);
     }
   }
 
-  dismissSnapshotToast() {
-    if (this.snapshotToast) this.snapshotToast();
-    this.snapshotToast = null;
+  async loadItems(token, attempt = 1) {
+    clearTimeout(this.timers.items);
+    const tickers = this.view ? this.view.tickers : null;
+    try {
+      const pages = await Promise.all(tickers
+        ? tickers.map((ticker) => api.items({ limit: SEED_ITEMS, ticker }))
+        : [api.items({ limit: SEED_ITEMS })]);
+      if (token !== this.viewToken) return;
+      this.feed.add(pages.flatMap((page) => page.items));
+      this.settled("items");
+    } catch (error) {
+      this.retry(token, "items", attempt, error);
+    }
+  }
+
+  /** Say what failed and try again later (backoffDelay: jittered, no storm). */
+  retry(token, what, attempt, error) {
+    if (token !== this.viewToken) return;
+    const delay = backoffDelay(attempt, SNAPSHOT_BACKOFF);
+    const label = what === "metrics" ? "the figures" : "the latest items";
+    this.settled(what);
+    this.failures[what] = this.notify(failureMessage(label, error, delay));
+    const load = what === "metrics" ? this.loadMetrics : this.loadItems;
+    this.timers[what] = setTimeout(() => load.call(this, token, attempt + 1), delay);
+  }
+
+  /** ``what`` loaded (or is about to be retried): its failure toast has had its say. */
+  settled(what) {
+    if (this.failures[what]) this.failures[what]();
+    delete this.failures[what];
   }
 
   onEvent(token, type, data) {
@@ -377,16 +386,6 @@ function trackTopbarHeight() {
   new ResizeObserver(() => {
     document.documentElement.style.setProperty("--topbar-height", `${bar.offsetHeight}px`);
   }).observe(bar);
-}
-
-/** Promise.all over ``promises``, also naming the value of the one that resolved first. */
-async function allAndFirst(promises) {
-  let first = null;
-  const values = await Promise.all(promises.map((promise) => promise.then((value) => {
-    first ||= value;
-    return value;
-  })));
-  return { values, first };
 }
 
 new Dashboard().start();

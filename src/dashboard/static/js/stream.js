@@ -89,14 +89,9 @@ export class ResilientStream {
     this.onOffline = () => this.handleOffline();
   }
 
-  /**
-   * Connect, resuming after ``lastEventId`` when given (a REST snapshot's ``Stream-Position``:
-   * the stream then replays whatever the snapshot missed, so the snapshot is loaded once).
-   */
-  start(lastEventId = null) {
+  start() {
     if (this.running) return;
     this.running = true;
-    if (lastEventId) this.lastEventId = lastEventId;
     window.addEventListener("online", this.onOnline);
     window.addEventListener("offline", this.onOffline);
     this.setState(State.CONNECTING);
