@@ -15,10 +15,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, delivery, fanout, report
+from bench import coldstart, delivery, fanout, pageload, report
 from bench.common import RESULTS, ROOT, machine, say
 
-GROUPS = ("delivery", "fanout", "rest", "coldstart")
+GROUPS = ("delivery", "fanout", "rest", "coldstart", "page")
 
 
 def _ints(text: str) -> list[int]:
@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[group] = fanout.run(args.full, fanout_options(args))
             elif group == "rest":
                 results[group] = run_rest(args)
+            elif group == "page":
+                results[group] = pageload.run(args.full)
             else:
                 results[group] = coldstart.run(args.full)
                 if "skipped" in results[group]:

@@ -191,6 +191,27 @@ def coldstart_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def page_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for phase, label in (("cold", "cold (empty cache)"), ("warm", "warm (reload)")):
+        load = result.get(phase)
+        if not load:
+            continue
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(load["by_kind"].items()))
+        snapshot = load["snapshot_loads"]
+        rows.append(
+            (
+                f"page load, {label}: requests, bytes on the wire",
+                "-",
+                f"{load['requests']:g} requests ({kinds}; {load['not_modified']:g} x 304), "
+                f"{load['bytes'] / 1000:,.1f} kB; metrics {snapshot['metrics']}x, "
+                f"items {snapshot['items']}x; Connected after {load['connected_ms']:,.0f} ms",
+                "-",
+            )
+        )
+    return rows
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     table: list[Row] = []
     for group, build in (
@@ -198,6 +219,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         ("fanout", fanout_rows),
         ("rest", rest_rows),
         ("coldstart", coldstart_rows),
+        ("page", page_rows),
     ):
         if group in results:
             if "error" in results[group]:
