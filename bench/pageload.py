@@ -9,23 +9,35 @@ stream counts as one request and its bytes so far (heartbeat and the first metri
 The stack's SSE app runs with its production timings (30 s heartbeat and metrics), so the
 stream adds the same frames in every run.
 
+The same run measures compression resource by resource: the page's files and its JSON asked
+for with and without ``Accept-Encoding: gzip``, from the local stack (uvicorn) and through the
+Lambda handler (Mangum, in this process, against the stack's DynamoDB): what a Function URL
+would pass on.
+
 Run against another source tree (say, main before a change) with ``PYTHONPATH=<tree>/src``:
 the stack's processes import the apps from there.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import expect, sync_playwright
 from tests.browser.support import CHROMIUM_ARGS, CHROMIUM_PATH, new_stack, news_item
+from tests.utils.lambda_events import LambdaContext, function_url_event
 
 from bench.common import say
+from dashboard import handler as dashboard_handler
 from devstack.stack import DEV_INGEST_API_KEY
 
 ITEMS = 60  # more than the feed seeds (20), with realistic headlines
@@ -157,6 +169,72 @@ def measure(browser: Any, url: str) -> dict[str, Any]:
         context.close()
 
 
+def page_resources() -> list[str]:
+    """Every file the page loads, and its JSON."""
+    static = files("dashboard") / "static"
+    scripts = sorted(f"/js/{p.name}" for p in (static / "js").iterdir() if p.name.endswith(".js"))
+    return ["/", "/styles.css", *scripts, "/api/v2/metrics", "/api/v2/items?limit=20"]
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def raw_length(client: httpx.Client, path: str, encoding: str) -> tuple[int, str | None]:
+    """Body bytes as sent (no client-side decoding) and the Content-Encoding."""
+    with client.stream("GET", path, headers={"Accept-Encoding": encoding}) as response:
+        response.raise_for_status()
+        body = b"".join(response.iter_raw())
+        return len(body), response.headers.get("content-encoding")
+
+
+def compression(stack: Any) -> dict[str, Any]:
+
+    rows = []
+    with (
+        httpx.Client(base_url=stack.dashboard_url, timeout=30) as client,
+        environment(stack.env),
+    ):
+        dashboard_handler.build_handler.cache_clear()
+        for resource in page_resources():
+            path, _, query = resource.partition("?")
+            plain, _ = raw_length(client, resource, "identity")
+            local, local_encoding = raw_length(client, resource, "gzip, deflate, br")
+            event = function_url_event(
+                "GET", path, query=query, headers={"accept-encoding": "gzip, deflate, br"}
+            )
+            answer = dashboard_handler.handler(event, LambdaContext())
+            body = answer.get("body", "")
+            lambda_bytes = (
+                len(base64.b64decode(body)) if answer["isBase64Encoded"] else len(body.encode())
+            )
+            rows.append(
+                {
+                    "resource": resource,
+                    "identity": plain,
+                    "local": local,
+                    "local_encoding": local_encoding,
+                    "lambda": lambda_bytes,
+                    "lambda_encoding": answer["headers"].get("content-encoding"),
+                    "lambda_base64": answer["isBase64Encoded"],
+                }
+            )
+        dashboard_handler.build_handler.cache_clear()
+    totals = {key: sum(row[key] for row in rows) for key in ("identity", "local", "lambda")}
+    say(
+        f"page: compression: {totals['identity']:,} bytes as is, {totals['local']:,} gzipped "
+        f"by uvicorn, {totals['lambda']:,} by the Lambda handler"
+    )
+    return {"resources": rows, "totals": totals}
+
+
 def run(full: bool) -> dict[str, Any]:
     repetitions = 5 if full else 2
     stack = new_stack(PRODUCTION_SSE)
@@ -164,6 +242,7 @@ def run(full: bool) -> dict[str, Any]:
     stack.start()
     try:
         seed(stack.dashboard_url, DEV_INGEST_API_KEY)
+        compressed = compression(stack)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True
@@ -175,7 +254,7 @@ def run(full: bool) -> dict[str, Any]:
                 browser.close()
     finally:
         stack.stop()
-    result: dict[str, Any] = {"repetitions": repetitions, "runs": runs}
+    result: dict[str, Any] = {"repetitions": repetitions, "runs": runs, "compression": compressed}
     for phase in ("cold", "warm"):
         last = runs[-1][phase]
         result[phase] = {

@@ -209,6 +209,17 @@ def page_rows(result: dict[str, Any]) -> list[Row]:
                 "-",
             )
         )
+    totals = result.get("compression", {}).get("totals")
+    if totals:
+        rows.append(
+            (
+                "page files + JSON, body bytes: as is / gzip via uvicorn / via the Lambda handler",
+                "-",
+                f"{totals['identity'] / 1000:,.1f} / {totals['local'] / 1000:,.1f} / "
+                f"{totals['lambda'] / 1000:,.1f} kB",
+                "-",
+            )
+        )
     return rows
 
 
