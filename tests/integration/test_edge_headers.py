@@ -42,12 +42,29 @@ def page_policy(stack: RunningStack) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("path", ["/", "/index.html", "/js/app.js", "/styles.css"])
-def test_page_files_send_the_page_policy(api: httpx.Client, stack: RunningStack, path: str) -> None:
+@pytest.mark.parametrize("path", ["/", "/index.html"])
+def test_the_page_sends_its_policy_also_when_unchanged(
+    api: httpx.Client, stack: RunningStack, path: str
+) -> None:
     response = api.get(path)
     assert response.status_code == 200
     assert_hardened(response)
     assert csp(response) == page_policy(stack)
+    # A browser stores a 304's headers over the cached page's: it must carry the same policy.
+    unchanged = api.get(path, headers={"If-None-Match": response.headers["etag"]})
+    assert unchanged.status_code == 304
+    assert_hardened(unchanged)
+    assert csp(unchanged) == page_policy(stack)
+
+
+@pytest.mark.parametrize("path", ["/js/app.js", "/js/eventstream.js", "/styles.css"])
+def test_scripts_and_styles_are_hardened_with_the_short_policy(
+    api: httpx.Client, path: str
+) -> None:
+    response = api.get(path)
+    assert response.status_code == 200
+    assert_hardened(response)
+    assert csp(response) == API_POLICY  # a policy acts on documents only; this one is short
 
 
 @pytest.mark.parametrize(
