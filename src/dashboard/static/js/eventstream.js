@@ -17,6 +17,7 @@ export class EventStreamParser {
   constructor(dispatch) {
     this.dispatch = dispatch;
     this.pending = "";
+    this.afterCR = false;
     this.data = [];
     this.type = "";
     this.lastEventId = "";
@@ -24,15 +25,13 @@ export class EventStreamParser {
 
   /** Feed decoded text in chunks of any size. */
   push(chunk) {
-    let text = this.pending + chunk;
-    // A CR at the very end may be the first half of a CRLF split across chunks.
-    let carried = "";
-    if (text.endsWith("\r")) {
-      carried = "\r";
-      text = text.slice(0, -1);
-    }
+    if (!chunk) return;
+    // A CR that ended the last chunk ended its line; an LF right after it is the rest of a CRLF.
+    const rest = this.afterCR && chunk.startsWith("\n") ? chunk.slice(1) : chunk;
+    const text = this.pending + rest;
+    this.afterCR = text.endsWith("\r");
     const lines = text.split(/\r\n|\r|\n/);
-    this.pending = lines.pop() + carried;
+    this.pending = lines.pop();
     for (const line of lines) this.line(line);
   }
 
