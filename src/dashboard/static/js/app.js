@@ -64,10 +64,11 @@ class Dashboard {
     this.viewToken = 0;
     this.stream = null;
     this.tickets = null;
+    this.mintTicket = null; // a watch list's stream tickets come from here
     this.timers = {}; // pending loads: metrics, items
     this.failures = {}; // dismissers of the toasts saying a load failed
     this.hiddenTimer = null;
-    this.connection = { state: State.CONNECTING, retryAt: null, detail: "" };
+    this.connection = { state: State.CONNECTING, retryAt: null };
     this.updatedAt = null;
     $("view-global").addEventListener("click", () => this.show(null));
     document.addEventListener("visibilitychange", () => this.visibilityChanged());
@@ -129,7 +130,7 @@ class Dashboard {
       url: (lastEventId) => this.streamUrl(config, lastEventId),
       events: ["heartbeat", "metrics", "new_item", "resync"],
       onEvent: (type, data) => this.onEvent(token, type, data),
-      onState: (state, { retryAt, detail }) => this.setConnection(state, retryAt, detail),
+      onState: (state, { retryAt }) => this.setConnection(state, retryAt),
       // A stream that did not resume starts "now": the newest items are read once it has,
       // so nothing falls between the two, and they are read once per view.
       onOpen: ({ resumed }) => {
@@ -299,8 +300,8 @@ class Dashboard {
 
   // --- connection indicator, errors, clock ------------------------------------------------
 
-  setConnection(state, retryAt = null, detail = "") {
-    this.connection = { state, retryAt, detail };
+  setConnection(state, retryAt = null) {
+    this.connection = { state, retryAt };
     this.renderConnection();
   }
 
