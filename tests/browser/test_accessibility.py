@@ -301,7 +301,7 @@ def test_forced_colours_keep_every_mark_visible(
 
 
 def test_feed_pause_and_a_throttled_polite_summary(open_page: Any, api: httpx.Client) -> None:
-    page = open_page().page
+    page = open_page(settled=True).page
     expect(page.get_by_test_id("connection-status")).to_have_text("Connected", timeout=10_000)
     announcer = page.get_by_test_id("feed-announcer")
     expect(announcer).to_have_attribute("role", "status")

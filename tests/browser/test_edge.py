@@ -115,7 +115,9 @@ def test_one_snapshot_load_per_page_open(open_page: Any, api: httpx.Client) -> N
     # A watch list's view: one metrics load, one items load per ticker, once.
     token = anonymous_session(api)
     create_watch_lists(api, token["token"], [("Pair", ["AAPL", "MSFT"])])
-    other = open_page(storage_state=storage_with_session(str(api.base_url).rstrip("/"), token))
+    other = open_page(
+        storage_state=storage_with_session(str(api.base_url).rstrip("/"), token), settled=True
+    )
     other.page.get_by_test_id("view-config").click()
     expect(other.page.get_by_test_id("connection-status")).to_have_text("Connected", timeout=10_000)
     before = snapshot_requests(other.log.requests)
