@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench",
         description="Benchmarks of the sentiment dashboard: delivery latency, SSE fan-out (and "
         "a naive poller-per-stream baseline), REST latency through the Lambda handler, cold "
-        "start of the packaged zips. Each group starts its own fresh local stack.",
+        "start of the packaged zips, page weight in Chromium. Each group starts its own fresh "
+        "local stack.",
         epilog="make bench = python -m bench --quick (a few minutes); make bench-full = "
         "python -m bench --full (the README figures). The fan-out options below are for "
         "experiments (profiling, allocator settings, another source tree).",
@@ -146,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[group] = pageload.run(args.full)
             else:
                 results[group] = coldstart.run(args.full)
-                if "skipped" in results[group]:
-                    say(f"coldstart: skipped: {results[group]['skipped']}")
+            if "skipped" in results[group]:
+                say(f"{group}: skipped: {results[group]['skipped']}")
         except Exception as error:  # report the others; fail the run at the end
             failed = True
             traceback.print_exc()

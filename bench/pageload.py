@@ -236,6 +236,8 @@ def compression(stack: Any) -> dict[str, Any]:
 
 
 def run(full: bool) -> dict[str, Any]:
+    if not os.access(CHROMIUM_PATH, os.X_OK):
+        return {"skipped": f"no Chromium at {CHROMIUM_PATH} (apt-get install chromium)"}
     repetitions = 5 if full else 2
     stack = new_stack(PRODUCTION_SSE)
     say("page: starting a fresh local stack (SEED_DEMO_DATA=0), production SSE timings")

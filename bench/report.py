@@ -192,6 +192,8 @@ def coldstart_rows(result: dict[str, Any]) -> list[Row]:
 
 
 def page_rows(result: dict[str, Any]) -> list[Row]:
+    if "skipped" in result:
+        return [("page load", "-", f"skipped: {result['skipped']}", "-")]
     rows: list[Row] = []
     for phase, label in (("cold", "cold (empty cache)"), ("warm", "warm (reload)")):
         load = result.get(phase)
