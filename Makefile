@@ -10,6 +10,8 @@ PYTEST := $(BIN)/python -m pytest
 COVERAGE_MIN ?= 85
 LAMBDA_PYTHON_VERSION ?= 3.12
 LAMBDA_ARCH ?= x86_64
+# axe-core for the browser tests' accessibility checks, from the npm registry (tools/axe).
+AXE := tools/axe/node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
 .PHONY: help run lock test lint fmt typecheck unit integration browser e2e e2e-remote deploy-check \
@@ -36,7 +38,7 @@ lock: $(STAMP) ## Refresh requirements/*.txt from pyproject.toml (UPGRADE=1: new
 run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both apps)
 	@$(BIN)/python -m devstack
 
-test: lint typecheck tools ## Lint, type-check and run every test layer with a coverage report
+test: lint typecheck tools $(AXE) ## Lint, type-check and run every test layer with a coverage report
 	@rm -f .coverage .coverage.*
 	$(PYTEST) tests/unit tests/integration --cov --cov-report=
 	@# Its own process: sync Playwright keeps an event loop running in the main thread.
@@ -44,7 +46,7 @@ test: lint typecheck tools ## Lint, type-check and run every test layer with a c
 	@$(MAKE) --no-print-directory coverage
 	@$(MAKE) --no-print-directory e2e
 
-browser: $(STAMP) ## Playwright driving Chromium against the local stack
+browser: $(STAMP) $(AXE) ## Playwright driving Chromium against the local stack (+ axe-core)
 	$(PYTEST) tests/browser
 
 unit: $(STAMP) ## Fast in-process tests (moto mock_aws)
@@ -86,6 +88,12 @@ package: $(STAMP) ## Build dist/dashboard.zip and dist/sse.zip (LAMBDA_PYTHON_VE
 
 tools: ## Install checkov into its own virtualenv, .venv-tools (never into .venv)
 	scripts/install-tools.sh
+
+# Reinstalled whenever the lock file changes; `npm ci` installs exactly what it pins.
+$(AXE): tools/axe/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for axe-core (apt-get install npm)"; exit 1; }
+	npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error
+	@touch $@
 
 tf-check: tools ## terraform fmt -check + validate (provider from TF_PLUGIN_DIR if present) + checkov
 	scripts/terraform.sh check

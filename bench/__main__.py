@@ -15,10 +15,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, delivery, fanout, report, soak
+from bench import coldstart, delivery, fanout, pageload, report, soak
 from bench.common import RESULTS, ROOT, machine, say
 
-GROUPS = ("delivery", "fanout", "rest", "coldstart", "soak")
+GROUPS = ("delivery", "fanout", "rest", "coldstart", "page", "soak")
 
 
 def _ints(text: str) -> list[int]:
@@ -30,8 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench",
         description="Benchmarks of the sentiment dashboard: delivery latency, SSE fan-out (and "
         "a naive poller-per-stream baseline), REST latency through the Lambda handler, cold "
-        "start of the packaged zips, and a soak (200 streams, reconnects, storage stalls). "
-        "Each group starts its own fresh local stack.",
+        "start of the packaged zips, page weight in Chromium, and a soak (200 streams, "
+        "reconnects, storage stalls). Each group starts its own fresh local stack.",
         epilog="make bench = python -m bench --quick (a few minutes); make bench-full = "
         "python -m bench --full (the README figures). The fan-out options below are for "
         "experiments (profiling, allocator settings, another source tree).",
@@ -143,12 +143,14 @@ def main(argv: list[str] | None = None) -> int:
                 results[group] = fanout.run(args.full, fanout_options(args))
             elif group == "rest":
                 results[group] = run_rest(args)
+            elif group == "page":
+                results[group] = pageload.run(args.full)
             elif group == "soak":
                 results[group] = soak.run(args.full)
             else:
                 results[group] = coldstart.run(args.full)
-                if "skipped" in results[group]:
-                    say(f"coldstart: skipped: {results[group]['skipped']}")
+            if "skipped" in results[group]:
+                say(f"{group}: skipped: {results[group]['skipped']}")
         except Exception as error:  # report the others; fail the run at the end
             failed = True
             traceback.print_exc()

@@ -191,6 +191,40 @@ def coldstart_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def page_rows(result: dict[str, Any]) -> list[Row]:
+    if "skipped" in result:
+        return [("page load", "-", f"skipped: {result['skipped']}", "-")]
+    rows: list[Row] = []
+    for phase, label in (("cold", "cold (empty cache)"), ("warm", "warm (reload)")):
+        load = result.get(phase)
+        if not load:
+            continue
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(load["by_kind"].items()))
+        snapshot = load["snapshot_loads"]
+        rows.append(
+            (
+                f"page load, {label}: requests, bytes on the wire",
+                "-",
+                f"{load['requests']:g} requests ({kinds}; {load['not_modified']:g} x 304), "
+                f"{load['bytes'] / 1000:,.1f} kB; metrics {snapshot['metrics']}x, "
+                f"items {snapshot['items']}x; Connected after {load['connected_ms']:,.0f} ms",
+                "-",
+            )
+        )
+    totals = result.get("compression", {}).get("totals")
+    if totals:
+        rows.append(
+            (
+                "page files + JSON, body bytes: as is / gzip via uvicorn / via the Lambda handler",
+                "-",
+                f"{totals['identity'] / 1000:,.1f} / {totals['local'] / 1000:,.1f} / "
+                f"{totals['lambda'] / 1000:,.1f} kB",
+                "-",
+            )
+        )
+    return rows
+
+
 def soak_rows(result: dict[str, Any]) -> list[Row]:
     stalls = ", ".join(f"{s['seconds']:g} s" for s in result["stalls"])
     label = f"soak, {result['viewers']} streams for {result['seconds']:g} s, stalls {stalls}"
@@ -221,6 +255,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         ("fanout", fanout_rows),
         ("rest", rest_rows),
         ("coldstart", coldstart_rows),
+        ("page", page_rows),
         ("soak", soak_rows),
     ):
         if group in results:

@@ -64,9 +64,9 @@ FILE_MODE = 0o100644
 EXEC_MODE = 0o100755
 # Files an install writes that differ between installs of the same wheel, or are useless on
 # Lambda: bytecode (compiled afresh, see bytecode()), console scripts with a build-machine
-# shebang, and pip's bookkeeping.
+# shebang, pip's bookkeeping, and JavaScript source maps (Swagger UI ships 5 MB of them).
 SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
-SKIP_SUFFIXES = (".pyc", ".pyo")
+SKIP_SUFFIXES = (".pyc", ".pyo", ".map")
 SKIP_DIST_INFO = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 SKIP_TOP_LEVEL = frozenset({"bin", "tests", "test"})
 

@@ -1,4 +1,5 @@
-"""FastAPI plumbing both apps share: service lookup, bearer auth, CORS and error mapping."""
+"""FastAPI plumbing both apps share: service lookup, bearer auth, CORS, security headers and
+error mapping."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sentiment.auth import InvalidTokenError
+from sentiment.headers import SecurityHeaders, default_headers
 from sentiment.observability import Observability
 from sentiment.secrets import SecretNotConfiguredError
 from sentiment.services import Services
@@ -73,7 +75,8 @@ def user_from_bearer(services: Services, credentials: HTTPAuthorizationCredentia
 
 
 def install_common(app: FastAPI, services: Services, observability: Observability) -> None:
-    """State, optional CORS (local stack only) and the storage-failure mapping."""
+    """State, optional CORS (local stack only), security headers and the storage-failure
+    mapping."""
     app.state.services = services
     app.state.observability = observability
     origins = services.settings.CORS_ALLOWED_ORIGINS
@@ -85,6 +88,7 @@ def install_common(app: FastAPI, services: Services, observability: Observabilit
             allow_headers=["authorization", "content-type", "x-api-key", "last-event-id"],
             max_age=600,
         )
+    app.add_middleware(SecurityHeaders, headers=default_headers())
 
     async def storage_failed(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ClientError | BotoCoreError)

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from sentiment.docs import install_docs
 from sentiment.observability import Observability, create_observability
 from sentiment.services import Services, build_services
 from sentiment.settings import Settings
@@ -99,8 +100,11 @@ def create_app(
         description="Server-sent events: heartbeat, metrics and new_item. Resume with "
         "Last-Event-ID. Runs behind the Lambda Web Adapter in RESPONSE_STREAM mode.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves Swagger UI locally, ReDoc would need a CDN
+        redoc_url=None,
     )
     install_common(app, services, observability)
+    install_docs(app)
     app.state.runtime = runtime
     app.state.dynamodb_calls = count_calls(services.dynamodb.meta.client)
     app.include_router(router)

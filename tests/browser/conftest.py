@@ -81,8 +81,13 @@ def open_page(browser: Any, stack: BrowserStack) -> Iterator[Callable[..., Sessi
     logs: list[PageLog] = []
 
     def open_(
-        viewport: dict[str, int] | None = None, goto: bool = True, **context_options: Any
+        viewport: dict[str, int] | None = None,
+        goto: bool = True,
+        settled: bool = False,
+        **context_options: Any,
     ) -> Session:
+        """``settled``: return once the page has its newest items too (it reads them when its
+        stream opens, just after "Connected"), so anything posted next arrives live."""
         context = browser.new_context(
             viewport=viewport or DESKTOP,
             locale="en-US",
@@ -103,7 +108,10 @@ def open_page(browser: Any, stack: BrowserStack) -> Iterator[Callable[..., Sessi
         )
         page.on("pageerror", lambda error: log.page_errors.append(str(error)))
         page.on("request", lambda request: log.requests.append(request.url))
-        if goto:
+        if settled:
+            with page.expect_response(lambda response: "/api/v2/items" in response.url):
+                page.goto(f"{stack.dashboard_url}/")
+        elif goto:
             page.goto(f"{stack.dashboard_url}/")
         return Session(page, log)
 

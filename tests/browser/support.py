@@ -3,6 +3,7 @@ and restarted alone, and the page's number formatting mirrored in Python."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -270,3 +271,72 @@ def cards_match_api(page: Page, api: httpx.Client, tickers: list[str] | None = N
         return bool(shown == expected)
 
     wait_until(matches, 10, lambda: f"cards {seen.get('shown')} != API {seen.get('expected')}")
+
+
+# --- accessibility -----------------------------------------------------------------------
+
+# axe-core from the npm registry (tools/axe, installed by `make test` / `make browser`).
+AXE_PATH = Path(__file__).resolve().parents[2] / "tools" / "axe" / "node_modules" / "axe-core"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def run_axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (every rule axe runs by default).
+
+    The source is evaluated through the DevTools protocol, so the page's Content-Security-Policy
+    (no inline script) does not stop it, and nothing is fetched from a CDN.
+    """
+    source = AXE_PATH / "axe.min.js"
+    if not source.is_file():
+        pytest.fail(f"{source} is missing: run `make browser` (npm ci --prefix tools/axe)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(source.read_text())
+    result: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+          const { violations } = await window.axe.run(document, { resultTypes: ['violations'] });
+          return violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+          }));
+        }"""
+    )
+    return result
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['impact']}: {violation['id']} ({violation['help']})")
+        lines.extend(f"    {node['target']}: {node['summary']}" for node in violation["nodes"][:8])
+    return "\n".join(lines)
+
+
+def anonymous_session(api: httpx.Client) -> dict[str, Any]:
+    response = api.post("/api/v2/auth/anonymous")
+    assert response.status_code == 201, response.text
+    session: dict[str, Any] = response.json()
+    return session
+
+
+def storage_with_session(dashboard_url: str, session: dict[str, Any]) -> dict[str, Any]:
+    """A Playwright ``storage_state`` in which the page already has ``session``."""
+    value = json.dumps(session)
+    return {
+        "cookies": [],
+        "origins": [
+            {
+                "origin": dashboard_url,
+                "localStorage": [{"name": "sentiment.session", "value": value}],
+            }
+        ],
+    }
+
+
+def create_watch_lists(api: httpx.Client, token: str, lists: list[tuple[str, list[str]]]) -> None:
+    for name, tickers in lists:
+        created = api.post(
+            "/api/v2/configurations",
+            json={"name": name, "tickers": tickers},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201, created.text

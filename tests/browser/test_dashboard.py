@@ -229,11 +229,12 @@ def test_watch_lists_rename_edit_delete_and_errors(open_page: Any, api: httpx.Cl
     ]
     expect(page.locator('[data-testid="view-config"]', has_text="Semiconductors")).to_be_visible()
 
-    # Delete asks for a second click.
-    delete = row.get_by_test_id("config-delete")
-    delete.click()
-    expect(delete).to_have_text("Confirm")
-    delete.click()
+    # Delete asks for a second click, and waits for it.
+    row.get_by_test_id("config-delete").click()
+    confirm = row.get_by_test_id("config-delete-confirm")
+    expect(row.get_by_test_id("config-delete-prompt")).to_have_text("Delete “Semiconductors”?")
+    expect(confirm).to_have_text("Delete")
+    confirm.click()
     expect(page.get_by_test_id("config-row")).to_have_count(4)
     expect(page.get_by_test_id("config-count")).to_have_text("4 of 5")
     assert len(api.get("/api/v2/configurations", headers=headers).json()["configurations"]) == 4

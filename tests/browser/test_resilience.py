@@ -105,7 +105,9 @@ def test_non_200_answers_are_retried_with_backoff(open_page: Any, stack: Browser
 
     page.route(f"{stack.sse_url}/api/v2/stream**", refuse_twice)
     page.goto(f"{stack.dashboard_url}/")
-    expect(status(page)).to_have_text("Reconnecting", timeout=10_000)
+    # A 503 is a full service, not a broken one: the page says so (issue 12), same backoff.
+    expect(status(page)).to_have_text("Busy", timeout=10_000)
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "busy")
     expect(status(page)).to_have_text("Connected", timeout=15_000)
     assert len(attempts) >= 3
     # Backoff: about 0.5 s, then about 1 s (±20 % jitter), never the browser's 3 s retry.
@@ -215,3 +217,38 @@ def test_state_machine_flapping_server_backs_off_visibly(open_page: Any) -> None
     states = result["states"]
     assert states[:4] == ["connecting", "connected", "reconnecting", "connected"]
     assert "offline" in states  # failures keep counting across the short-lived connections
+
+
+def test_event_stream_parser_follows_the_sse_format(open_page: Any) -> None:
+    """js/eventstream.js reads what EventSource would: any line ending, chunks split anywhere,
+    multi-line data, comments, ids on events without data, unknown fields ignored."""
+    page = open_page().page
+    result = page.evaluate(
+        """async () => {
+          const { EventStreamParser } = await import('/js/eventstream.js');
+          const parse = (chunks) => {
+            const events = [];
+            const parser = new EventStreamParser((event) => events.push(event));
+            for (const chunk of chunks) parser.push(chunk);
+            return { events, lastEventId: parser.lastEventId };
+          };
+          const whole = 'retry: 3000\\nevent: heartbeat\\nid: a1\\ndata: {"n":1}\\n\\n'
+            + ': ping\\n\\nevent: new_item\\ndata: line one\\ndata:line two\\nid: a2\\n\\n'
+            + 'id: a3\\nretry: 250\\n\\ndata: no type\\nbogus: x\\n\\nevent: cut';
+          const split = [...whole].map((c) => c);  // one character per chunk
+          const crlf = parse(['event: x\\r', '\\ndata: 1\\r\\n\\r', '\\nevent: y\\rdata: 2\\r\\r']);
+          return { whole: parse([whole]), split: parse(split), crlf };
+        }"""
+    )
+    expected = [
+        {"type": "heartbeat", "data": '{"n":1}', "lastEventId": "a1"},
+        {"type": "new_item", "data": "line one\nline two", "lastEventId": "a2"},
+        {"type": "message", "data": "no type", "lastEventId": "a3"},
+    ]
+    assert result["whole"] == {"events": expected, "lastEventId": "a3"}
+    assert result["split"] == result["whole"]
+    # CRLF split across chunks is one line end; a lone CR ends a line too.
+    assert result["crlf"]["events"] == [
+        {"type": "x", "data": "1", "lastEventId": ""},
+        {"type": "y", "data": "2", "lastEventId": ""},
+    ]

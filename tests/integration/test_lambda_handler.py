@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -69,3 +71,29 @@ def test_ingest_event_base64_body_and_bad_key(invoke: Any) -> None:
     assert response["statusCode"] == 401
     assert response["headers"]["www-authenticate"] == 'ApiKey header="X-API-Key"'
     assert json.loads(response["body"]) == {"detail": "invalid API key"}
+
+
+@pytest.mark.parametrize("path", ["/", "/styles.css", "/js/app.js", "/api/v2/metrics"])
+def test_gzip_answers_come_back_base64_with_their_headers(invoke: Any, path: str) -> None:
+    """Function URLs pass Content-Encoding through; Mangum must base64 the gzip bytes."""
+    plain = invoke(function_url_event("GET", path))
+    zipped = invoke(function_url_event("GET", path, headers={"accept-encoding": "gzip, br"}))
+
+    assert plain["statusCode"] == zipped["statusCode"] == 200
+    assert plain["isBase64Encoded"] is False
+    assert "content-encoding" not in plain["headers"]
+    assert zipped["isBase64Encoded"] is True
+    assert zipped["headers"]["content-encoding"] == "gzip"
+    assert "accept-encoding" in zipped["headers"]["vary"].lower()
+    assert zipped["headers"]["content-type"] == plain["headers"]["content-type"]
+    body = gzip.decompress(base64.b64decode(zipped["body"])).decode()
+    assert int(zipped["headers"]["content-length"]) == len(base64.b64decode(zipped["body"]))
+    if path.startswith("/api/"):
+        assert json.loads(body).keys() == json.loads(plain["body"]).keys()
+    else:
+        assert body == plain["body"]
+        assert len(base64.b64decode(zipped["body"])) < len(plain["body"].encode()) * 0.6
+    for response in (plain, zipped):
+        assert response["headers"]["x-content-type-options"] == "nosniff"
+        assert response["headers"]["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response["headers"]["content-security-policy"]

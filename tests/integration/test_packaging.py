@@ -19,6 +19,8 @@ from scratch must give byte-identical zips. Select with ``pytest -k packaging`` 
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
 import os
@@ -354,6 +356,9 @@ def test_dashboard_handler_answers_function_url_events(
         function_url_event("POST", "/api/v2/auth/anonymous"),
         function_url_event("POST", "/api/v2/items", headers={"x-api-key": INGEST_KEY}, body=item),
         function_url_event("GET", "/api/v2/items", query="ticker=SMOKE"),
+        function_url_event("GET", "/", headers={"accept-encoding": "gzip"}),
+        function_url_event("GET", "/docs"),
+        function_url_event("GET", "/docs/assets/swagger-ui-bundle.js"),
     ]
     events_path = tmp_path / "runner" / "events.json"
     events_path.write_text(json.dumps([{"event": e, "context": context_fields()} for e in events]))
@@ -388,7 +393,9 @@ def test_dashboard_handler_answers_function_url_events(
     assert origins["boto3"].startswith(str(artifacts.runtime))
     assert not any(".venv" in entry or "site-packages" in entry for entry in report["sys_path"])
 
-    health, page, runtime_config, session, ingest, listing = report["responses"]
+    health, page, runtime_config, session, ingest, listing, zipped, docs, swagger = report[
+        "responses"
+    ]
     assert health["statusCode"] == 200
     assert json.loads(health["body"]) == {"status": "ok", "dynamodb": "ok"}
     assert page["statusCode"] == 200
@@ -403,6 +410,15 @@ def test_dashboard_handler_answers_function_url_events(
     assert ingest["statusCode"] == 201, ingest
     assert json.loads(ingest["body"]) == {"created": [item["item_id"]], "duplicates": []}
     assert [i["item_id"] for i in json.loads(listing["body"])["items"]] == [item["item_id"]]
+    # gzip through Mangum: base64 bytes with Content-Encoding, the same page once unzipped.
+    assert zipped["isBase64Encoded"] is True
+    assert zipped["headers"]["content-encoding"] == "gzip"
+    assert gzip.decompress(base64.b64decode(zipped["body"])).decode() == page["body"]
+    # Swagger UI ships in the zip: /docs works without a CDN.
+    assert docs["statusCode"] == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in docs["body"]
+    assert swagger["statusCode"] == 200
+    assert "SwaggerUIBundle" in swagger["body"]
 
 
 # --- run.sh from the unpacked SSE zip --------------------------------------------------------

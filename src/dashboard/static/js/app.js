@@ -4,32 +4,53 @@ import { ApiError, SessionStore, api, configurationsApi } from "./api.js";
 import { HourlyChart } from "./chart.js";
 import { ConfigPanel } from "./configs.js";
 import { Feed } from "./feed.js";
-import { formatAge, h, keepingFocus } from "./format.js";
+import { focusFirst, formatAge, h, holdsFocus, keepingFocus } from "./format.js";
 import { MetricsView } from "./metrics.js";
-import { ResilientStream, State, withLastEventId } from "./stream.js";
+import { ResilientStream, State, backoffDelay, isBusy, withLastEventId } from "./stream.js";
 import { TicketKeeper } from "./tickets.js";
 
 const FEED_LIMIT = 50;
 const SEED_ITEMS = 20;
 const VIEW_KEY = "sentiment.view";
 const TOAST_MS = 10_000;
+// REST retries back off like stream reconnects, up to a longer ceiling.
+const SNAPSHOT_BACKOFF = { maxDelayMs: 30_000 };
+// A stream this slow to open (a busy or unreachable SSE app) does not keep the feed empty.
+const ITEMS_WITHOUT_STREAM_MS = 3_000;
+// A tab hidden this long lets go of its stream (on Lambda, one stream holds one execution
+// environment); a quick look at another tab keeps it.
+const HIDDEN_GRACE_MS = 5_000;
 const STATE_LABELS = {
   [State.CONNECTING]: "Connecting",
   [State.CONNECTED]: "Connected",
   [State.RECONNECTING]: "Reconnecting",
+  [State.BUSY]: "Busy",
+  [State.PAUSED]: "Paused",
   [State.OFFLINE]: "Offline",
 };
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
+
+/** The toast text for a failed REST call: busy services are named as such. */
+function failureMessage(what, error, delay) {
+  const seconds = Math.max(1, Math.round(delay / 1000));
+  if (error instanceof ApiError && isBusy(error.status)) {
+    return `The service is busy; retrying ${what} in ${seconds} s.`;
+  }
+  return `Could not load ${what}: ${error.message}. Retrying in ${seconds} s.`;
+}
 
 class Dashboard {
   constructor() {
     this.sessions = new SessionStore();
     this.configsApi = configurationsApi(this.sessions);
     this.metrics = new MetricsView(document.body);
-    this.chart = new HourlyChart($("hourly-chart"));
-    this.feed = new Feed({ list: $("feed"), empty: $("feed-empty"), count: $("feed-count"),
-      limit: FEED_LIMIT });
+    this.chart = new HourlyChart($("hourly-chart"), $("chart-table"));
+    this.feed = new Feed({
+      list: $("feed"), empty: $("feed-empty"), count: $("feed-count"),
+      announcer: $("feed-announcer"), pause: $("feed-pause"),
+      heading: document.getElementById("feed-heading"), limit: FEED_LIMIT,
+    });
     this.configs = new ConfigPanel({
       root: document.querySelector(".panel--configs"),
       api: this.configsApi,
@@ -43,13 +64,18 @@ class Dashboard {
     this.viewToken = 0;
     this.stream = null;
     this.tickets = null;
-    this.snapshotTimer = null;
+    this.mintTicket = null; // a watch list's stream tickets come from here
+    this.timers = {}; // pending loads: metrics, items
+    this.failures = {}; // dismissers of the toasts saying a load failed
+    this.hiddenTimer = null;
     this.connection = { state: State.CONNECTING, retryAt: null };
     this.updatedAt = null;
     $("view-global").addEventListener("click", () => this.show(null));
+    document.addEventListener("visibilitychange", () => this.visibilityChanged());
   }
 
   async start() {
+    trackTopbarHeight();
     this.renderConnection();
     setInterval(() => this.tick(), 1000);
     const runtime = await this.runtimeConfig();
@@ -63,17 +89,16 @@ class Dashboard {
     this.show(this.configs.configs.find((config) => config.config_id === saved) || null);
   }
 
-  /** GET /api/v2/runtime-config, retried until the API answers. */
+  /** GET /api/v2/runtime-config, retried (with backoff) until the API answers. */
   async runtimeConfig() {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await api.runtimeConfig();
       } catch (error) {
-        if (attempt === 2) {
-          this.notify(`The dashboard API is not answering (${error.message}); retrying.`);
-        }
-        const delay = Math.min(15_000, 500 * 2 ** attempt);
-        this.setConnection(State.RECONNECTING, Date.now() + delay);
+        const delay = backoffDelay(attempt, SNAPSHOT_BACKOFF);
+        if (attempt === 2) this.notify(failureMessage("the dashboard", error, delay));
+        const busy = error instanceof ApiError && isBusy(error.status);
+        this.setConnection(busy ? State.BUSY : State.RECONNECTING, Date.now() + delay);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -98,28 +123,31 @@ class Dashboard {
     this.updatedAt = null;
     this.renderViews();
     this.configs.setActive(config ? config.config_id : null);
-    this.loadSnapshot(token);
 
-    if (config) this.tickets = new TicketKeeper(() => this.configsApi.ticket(config.config_id));
+    this.mintTicket = config ? () => this.configsApi.ticket(config.config_id) : null;
+    if (config) this.tickets = new TicketKeeper(this.mintTicket);
     this.stream = new ResilientStream({
       url: (lastEventId) => this.streamUrl(config, lastEventId),
       events: ["heartbeat", "metrics", "new_item", "resync"],
       onEvent: (type, data) => this.onEvent(token, type, data),
       onState: (state, { retryAt }) => this.setConnection(state, retryAt),
-      // A stream that did not resume starts "now": reload the snapshot so nothing falls
-      // between the REST answer and the stream's start.
+      // A stream that did not resume starts "now": the newest items are read once it has,
+      // so nothing falls between the two, and they are read once per view.
       onOpen: ({ resumed }) => {
-        if (!resumed) this.loadSnapshot(token);
+        if (!resumed) this.loadItems(token);
       },
       onUrlError: (error) => this.streamUrlFailed(config, error),
     });
     this.stream.start();
+    this.loadMetrics(token);
+    this.timers.items = setTimeout(() => this.loadItems(token), ITEMS_WITHOUT_STREAM_MS);
   }
 
   stopView() {
     if (this.stream) this.stream.stop();
     if (this.tickets) this.tickets.stop();
-    clearTimeout(this.snapshotTimer);
+    for (const timer of Object.values(this.timers)) clearTimeout(timer);
+    this.timers = {};
     this.stream = null;
     this.tickets = null;
   }
@@ -140,6 +168,21 @@ class Dashboard {
       : "Your session has expired; showing all tickers.");
     this.show(null);
     this.configs.load();
+  }
+
+  /** A hidden tab closes its stream (after a grace period); visible again, it resumes. */
+  visibilityChanged() {
+    clearTimeout(this.hiddenTimer);
+    if (document.visibilityState === "hidden") {
+      this.hiddenTimer = setTimeout(() => {
+        if (!this.stream) return;
+        this.stream.pause();
+        if (this.tickets) this.tickets.stop(); // no ticket renewals for a hidden tab
+      }, HIDDEN_GRACE_MS);
+    } else if (this.stream && this.stream.paused) {
+      if (this.mintTicket) this.tickets = new TicketKeeper(this.mintTicket);
+      this.stream.resume();
+    }
   }
 
   configsChanged(configs) {
@@ -170,7 +213,13 @@ class Dashboard {
       chip.addEventListener("click", () => this.show(config));
       return chip;
     });
+    const hadFocus = holdsFocus(switcher);
     keepingFocus(switcher, () => switcher.replaceChildren(global, ...chips));
+    // The focused chip's watch list was deleted: the "All tickers" chip takes the focus.
+    if (hadFocus && !holdsFocus(switcher)) focusFirst(global);
+    const heading = $("page-heading");
+    const title = `Sentiment dashboard: ${this.view ? this.view.name : "all tickers"}`;
+    if (heading.textContent !== title) heading.textContent = title;
     this.renderSummary();
   }
 
@@ -184,33 +233,60 @@ class Dashboard {
 
   // --- data -------------------------------------------------------------------------------
 
-  /** The REST snapshot: metrics and the newest items (per ticker for a configuration). */
-  async loadSnapshot(token, attempt = 1) {
-    clearTimeout(this.snapshotTimer);
-    const tickers = this.view ? this.view.tickers : null;
+  /** The REST snapshot: the figures and the newest items (per ticker for a watch list). */
+  loadSnapshot(token) {
+    this.loadMetrics(token);
+    this.loadItems(token);
+  }
+
+  async loadMetrics(token, attempt = 1) {
+    clearTimeout(this.timers.metrics);
     try {
-      const [metrics, items] = await Promise.all([
-        api.metrics(tickers),
-        tickers
-          ? Promise.all(tickers.map((ticker) => api.items({ limit: SEED_ITEMS, ticker })))
-            .then((pages) => pages.flatMap((page) => page.items))
-          : api.items({ limit: SEED_ITEMS }).then((page) => page.items),
-      ]);
+      const metrics = await api.metrics(this.view ? this.view.tickers : null);
       if (token !== this.viewToken) return;
       this.applyMetrics(metrics);
-      this.feed.add(items);
+      this.settled("metrics");
     } catch (error) {
-      if (token !== this.viewToken) return;
-      if (attempt === 1) this.notify(`Could not load the dashboard data: ${error.message}`);
-      const delay = Math.min(30_000, 1000 * 2 ** attempt);
-      this.snapshotTimer = setTimeout(() => this.loadSnapshot(token, attempt + 1), delay);
+      this.retry(token, "metrics", attempt, error);
     }
+  }
+
+  async loadItems(token, attempt = 1) {
+    clearTimeout(this.timers.items);
+    const tickers = this.view ? this.view.tickers : null;
+    try {
+      const pages = await Promise.all(tickers
+        ? tickers.map((ticker) => api.items({ limit: SEED_ITEMS, ticker }))
+        : [api.items({ limit: SEED_ITEMS })]);
+      if (token !== this.viewToken) return;
+      this.feed.add(pages.flatMap((page) => page.items));
+      this.settled("items");
+    } catch (error) {
+      this.retry(token, "items", attempt, error);
+    }
+  }
+
+  /** Say what failed and try again later (backoffDelay: jittered, no storm). */
+  retry(token, what, attempt, error) {
+    if (token !== this.viewToken) return;
+    const delay = backoffDelay(attempt, SNAPSHOT_BACKOFF);
+    const label = what === "metrics" ? "the figures" : "the latest items";
+    this.settled(what);
+    this.failures[what] = this.notify(failureMessage(label, error, delay));
+    const load = what === "metrics" ? this.loadMetrics : this.loadItems;
+    this.timers[what] = setTimeout(() => load.call(this, token, attempt + 1), delay);
+  }
+
+  /** ``what`` loaded (or is about to be retried): its failure toast has had its say. */
+  settled(what) {
+    if (this.failures[what]) this.failures[what]();
+    delete this.failures[what];
   }
 
   onEvent(token, type, data) {
     if (token !== this.viewToken) return;
     if (type === "metrics") this.applyMetrics(data);
-    else if (type === "new_item") this.feed.add([data], { highlight: true });
+    else if (type === "new_item") this.feed.add([data], { live: true });
     else if (type === "resync") this.loadSnapshot(token);
   }
 
@@ -251,22 +327,66 @@ class Dashboard {
     this.renderSummary();
   }
 
-  /** Show an error to the user (dismissable, and gone after a while). */
+  /**
+   * Show an error to the user; returns a function that dismisses it. A toast stays while the
+   * pointer is over it or focus is in it, and gives focus back where it came from.
+   */
   notify(message) {
     const close = h("button", { type: "button", class: "toast__close", "aria-label": "Dismiss" },
       "×");
     const toast = h("div", { class: "toast", "data-testid": "error-toast" },
       h("span", { class: "toast__text" }, message), close);
-    const dismiss = () => toast.remove();
-    close.addEventListener("click", dismiss);
-    setTimeout(dismiss, TOAST_MS);
     const region = $("errors");
+    let returnTo = null;
+    let timer = null;
+    let hovered = false;
+    const dismiss = () => {
+      clearTimeout(timer);
+      if (!toast.isConnected) return;
+      const hadFocus = holdsFocus(toast);
+      toast.remove();
+      if (hadFocus) {
+        focusFirst(returnTo, region.querySelector(".toast__close"), $("page-heading"));
+      }
+    };
+    const wait = () => {
+      clearTimeout(timer);
+      if (!hovered && !holdsFocus(toast)) timer = setTimeout(dismiss, TOAST_MS);
+    };
+    toast.addEventListener("mouseenter", () => {
+      hovered = true;
+      clearTimeout(timer);
+    });
+    toast.addEventListener("mouseleave", () => {
+      hovered = false;
+      wait();
+    });
+    toast.addEventListener("focusin", (event) => {
+      if (event.relatedTarget && !toast.contains(event.relatedTarget)) {
+        returnTo = event.relatedTarget;
+      }
+      clearTimeout(timer);
+    });
+    toast.addEventListener("focusout", (event) => {
+      if (!toast.contains(event.relatedTarget)) wait();
+    });
+    close.addEventListener("click", dismiss);
     // The same message twice in a row is one toast.
     for (const existing of region.querySelectorAll(".toast__text")) {
       if (existing.textContent === message) existing.parentElement.remove();
     }
     region.append(toast);
+    wait();
+    return dismiss;
   }
+}
+
+/** Keep --topbar-height (the scroll padding under the sticky bar) equal to its real height. */
+function trackTopbarHeight() {
+  const bar = document.querySelector(".topbar");
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--topbar-height", `${bar.offsetHeight}px`);
+  }).observe(bar);
 }
 
 new Dashboard().start();

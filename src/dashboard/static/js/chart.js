@@ -1,15 +1,22 @@
 // The last 24 hours as stacked bars (positive / neutral / negative), drawn as inline SVG at the
-// container's real width so text stays crisp and readable on any screen.
+// container's real width so text stays crisp and readable on any screen. The same numbers are
+// in a table (inside a <details>) for screen readers and anyone who wants them exact.
 
-import { formatCount, formatHour, parseTime, svg } from "./format.js";
+import { formatCount, formatHour, h, parseTime, svg } from "./format.js";
 
 const HEIGHT = 220;
 const PAD = { top: 12, right: 8, bottom: 26, left: 36 };
 const STACK = ["negative", "neutral", "positive"]; // bottom to top
+const COLUMNS = ["positive", "neutral", "negative"];
 
 export class HourlyChart {
-  constructor(container) {
+  /**
+   * @param {HTMLElement} container  where the SVG goes
+   * @param {HTMLElement} table  where the table of the same numbers goes
+   */
+  constructor(container, table) {
     this.container = container;
+    this.table = table;
     this.hourly = null;
     this.width = 0;
     new ResizeObserver(() => {
@@ -24,6 +31,21 @@ export class HourlyChart {
   update(hourly) {
     this.hourly = Array.isArray(hourly) ? hourly : null;
     this.render();
+    this.renderTable();
+  }
+
+  renderTable() {
+    const hours = this.hourly || [];
+    const cell = (tag, text, attributes = {}) => h(tag, attributes, text);
+    this.table.replaceChildren(h("table", { class: "chart-table__table" },
+      h("caption", {}, "Items per hour, last 24 hours"),
+      h("thead", {}, h("tr", {},
+        ["Hour", "Positive", "Neutral", "Negative", "Total"]
+          .map((label) => cell("th", label, { scope: "col" })))),
+      h("tbody", {}, hours.map((hour) => h("tr", {},
+        cell("th", formatHour(parseTime(hour.hour)), { scope: "row" }),
+        COLUMNS.map((sentiment) => cell("td", formatCount(hour[sentiment] || 0))),
+        cell("td", formatCount(hour.total)))))));
   }
 
   render() {

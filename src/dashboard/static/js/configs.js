@@ -1,11 +1,17 @@
 // Watch lists ("configurations"): list, create, rename, edit tickers, delete.
+//
+// Keyboard users never lose their place: every action that removes the focused element says
+// where focus goes next (Cancel/Save: the row's Edit button; Delete: a neighbour's Show button;
+// create: the new list's Show button), and the outcome is announced in a polite status region.
 
 import { ApiError } from "./api.js";
-import { h, keepingFocus } from "./format.js";
+import { focusFirst, h, holdsFocus, keepingFocus } from "./format.js";
 
 const TICKER = /^[A-Z][A-Z0-9.-]{0,9}$/;
 const MAX_TICKERS = 5;
-const DELETE_CONFIRM_MS = 4_000;
+// Screen readers speak a status region's new text; emptying it first and writing a moment
+// later makes the same sentence twice in a row be spoken twice.
+const ANNOUNCE_DELAY_MS = 50;
 
 /** "aapl, msft tsla" -> {tickers: ["AAPL", "MSFT", "TSLA"]} or {error: "..."}. */
 export function parseTickers(text) {
@@ -32,6 +38,36 @@ export function uppercaseInput(input) {
   });
 }
 
+/**
+ * Show ``message`` in ``error`` (one element under a form's fields) and tie it to ``field``
+ * alone: that field is marked invalid, described by the message and focused; the others are
+ * cleared. No field (a server error): the message is shown and tied to nothing.
+ */
+export function showFieldError(form, error, message, field = null) {
+  error.textContent = message ? capitalize(message) : "";
+  for (const input of form.querySelectorAll("input")) {
+    if (input === field && message) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", error.id);
+    } else {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+  }
+  if (field && message) field.focus();
+}
+
+/** Validate a watch-list form: {name, tickers} or {error, field}. */
+function readForm(form) {
+  const name = form.elements.name.value.trim();
+  if (!name) return { error: "Give the watch list a name.", field: form.elements.name };
+  const parsed = parseTickers(form.elements.tickers.value);
+  if (parsed.error) return { error: parsed.error, field: form.elements.tickers };
+  return { name, tickers: parsed.tickers };
+}
+
+let editors = 0; // unique ids for the edit forms' error elements
+
 export class ConfigPanel {
   /**
    * @param {object} options
@@ -48,10 +84,16 @@ export class ConfigPanel {
     this.max = MAX_TICKERS;
     this.activeId = null;
     this.editingId = null;
-    this.list = root.querySelector('[data-testid="config-list"]');
-    this.count = root.querySelector('[data-testid="config-count"]');
-    this.form = root.querySelector('[data-testid="config-create-form"]');
-    this.formError = root.querySelector('[data-testid="config-form-error"]');
+    this.confirmingId = null;
+    this.creating = false;
+    const find = (testid) => root.querySelector(`[data-testid="${testid}"]`);
+    this.list = find("config-list");
+    this.count = find("config-count");
+    this.status = find("config-status");
+    this.form = find("config-create-form");
+    this.formError = find("config-form-error");
+    this.limitNote = find("config-limit-note");
+    this.heading = root.querySelector("h2");
     uppercaseInput(this.form.elements.tickers);
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -78,6 +120,9 @@ export class ConfigPanel {
 
   set(configs) {
     this.configs = configs;
+    const ids = new Set(configs.map((config) => config.config_id));
+    if (!ids.has(this.editingId)) this.editingId = null;
+    if (!ids.has(this.confirmingId)) this.confirmingId = null;
     this.render();
     this.onChange(configs);
   }
@@ -87,138 +132,230 @@ export class ConfigPanel {
     this.render();
   }
 
-  async create() {
-    const name = this.form.elements.name.value.trim();
-    const parsed = parseTickers(this.form.elements.tickers.value);
-    if (!name) return this.showFormError("Give the watch list a name.", this.form.elements.name);
-    if (parsed.error) return this.showFormError(parsed.error, this.form.elements.tickers);
-    this.showFormError("");
-    const button = this.form.querySelector("button[type=submit]");
-    button.disabled = true;
-    try {
-      const created = await this.api.create({ name, tickers: parsed.tickers });
-      this.form.reset();
-      this.set([...this.configs, created]);
-    } catch (error) {
-      this.showFormError(error.message);
-      if (error instanceof ApiError && error.status === 409) this.load();
-    } finally {
-      button.disabled = false;
-    }
-    return undefined;
+  /** Say ``message`` to screen readers (cleared first, so a repeat is spoken again). */
+  announce(message) {
+    this.status.textContent = "";
+    setTimeout(() => {
+      this.status.textContent = message;
+    }, ANNOUNCE_DELAY_MS);
   }
 
-  showFormError(message, field) {
-    this.formError.textContent = message ? capitalize(message) : "";
-    for (const input of this.form.querySelectorAll("input")) {
-      if (input === field) input.setAttribute("aria-invalid", "true");
-      else input.removeAttribute("aria-invalid");
+  rowOf(configId) {
+    return this.list.querySelector(`[data-config-id="${CSS.escape(configId)}"]`);
+  }
+
+  /** Focus ``testid`` in the row of ``configId`` (if both still exist). */
+  focusInRow(configId, testid) {
+    const row = configId && this.rowOf(configId);
+    return focusFirst(row && row.querySelector(`[data-testid="${testid}"]`));
+  }
+
+  async create() {
+    if (this.creating) return; // a second Enter while the first is on its way
+    const input = readForm(this.form);
+    if (input.error) {
+      showFieldError(this.form, this.formError, input.error, input.field);
+      return;
     }
-    if (field) field.focus();
+    showFieldError(this.form, this.formError, "");
+    // Not `disabled`: a disabled button drops the focus it holds. aria-disabled says "wait".
+    const button = this.form.querySelector("button[type=submit]");
+    this.creating = true;
+    button.setAttribute("aria-disabled", "true");
+    try {
+      const created = await this.api.create({ name: input.name, tickers: input.tickers });
+      this.form.reset();
+      this.set([...this.configs, created]);
+      this.focusInRow(created.config_id, "config-show");
+      this.announce(`Watch list “${created.name}” created.`);
+    } catch (error) {
+      showFieldError(this.form, this.formError, error.message);
+      this.announce(capitalize(error.message));
+      if (error instanceof ApiError && error.status === 409) this.load();
+    } finally {
+      this.creating = false;
+      button.removeAttribute("aria-disabled");
+    }
   }
 
   async save(config, form) {
-    const name = form.elements.name.value.trim();
-    const parsed = parseTickers(form.elements.tickers.value);
     const error = form.querySelector('[data-testid="config-edit-error"]');
-    if (!name) return void (error.textContent = "Give the watch list a name.");
-    if (parsed.error) return void (error.textContent = parsed.error);
+    const input = readForm(form);
+    if (input.error) {
+      showFieldError(form, error, input.error, input.field);
+      return;
+    }
+    showFieldError(form, error, "");
     const changes = {};
-    if (name !== config.name) changes.name = name;
-    if (parsed.tickers.join(",") !== config.tickers.join(",")) changes.tickers = parsed.tickers;
+    if (input.name !== config.name) changes.name = input.name;
+    if (input.tickers.join(",") !== config.tickers.join(",")) changes.tickers = input.tickers;
     if (!Object.keys(changes).length) {
-      this.editingId = null;
-      return void this.render();
+      this.closeEditor(config.config_id);
+      return;
     }
     try {
       const updated = await this.api.update(config.config_id, changes);
       this.editingId = null;
       this.set(this.configs.map((c) => (c.config_id === updated.config_id ? updated : c)));
+      this.focusInRow(updated.config_id, "config-edit");
+      this.announce(`Watch list “${updated.name}” saved.`);
     } catch (failure) {
-      error.textContent = capitalize(failure.message);
+      showFieldError(form, error, failure.message);
+      this.announce(capitalize(failure.message));
       if (failure instanceof ApiError && failure.status === 404) this.load();
     }
-    return undefined;
+  }
+
+  closeEditor(configId) {
+    this.editingId = null;
+    this.render();
+    this.focusInRow(configId, "config-edit");
   }
 
   async remove(config) {
+    const index = this.configs.findIndex((c) => c.config_id === config.config_id);
     try {
       await this.api.remove(config.config_id);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) {
+        this.confirmingId = null;
+        this.render();
+        this.focusInRow(config.config_id, "config-delete");
         this.notify(`Could not delete “${config.name}”: ${error.message}`);
         return;
       }
     }
-    this.set(this.configs.filter((c) => c.config_id !== config.config_id));
+    const rest = this.configs.filter((c) => c.config_id !== config.config_id);
+    const neighbour = rest[index] || rest[index - 1];
+    this.set(rest);
+    if (!this.focusInRow(neighbour && neighbour.config_id, "config-show")) {
+      focusFirst(this.form.elements.name);
+    }
+    this.announce(`Watch list “${config.name}” deleted.`);
   }
 
   render() {
     this.count.textContent = this.configs.length ? `${this.configs.length} of ${this.max}` : "";
-    const full = this.configs.length >= this.max;
-    this.form.querySelector(".config-form__title").textContent = full
-      ? `New watch list (limit of ${this.max} reached)`
-      : "New watch list";
     keepingFocus(this.list, () => {
-      this.list.replaceChildren(...this.configs.map((config) =>
-        config.config_id === this.editingId ? this.renderEditor(config) : this.renderRow(config)));
+      this.list.replaceChildren(...this.configs.map((config) => {
+        if (config.config_id === this.editingId) return this.renderEditor(config);
+        return this.renderRow(config, config.config_id === this.confirmingId);
+      }));
       if (!this.configs.length) {
         this.list.append(h("li", { class: "configs__empty" },
           "Save up to five tickers as a watch list to follow only them."));
       }
     });
+    this.renderLimit();
   }
 
-  renderRow(config) {
+  /** At the limit the form is disabled and says why (the server would refuse anyway). */
+  renderLimit() {
+    const full = this.configs.length >= this.max;
+    const focusInForm = holdsFocus(this.form);
+    this.form.querySelector(".config-form__title").textContent = full
+      ? `New watch list (limit of ${this.max} reached)`
+      : "New watch list";
+    this.limitNote.hidden = !full;
+    this.limitNote.textContent = full
+      ? `You have ${this.max} watch lists, the most allowed. Delete one to add another.`
+      : "";
+    for (const control of this.form.querySelectorAll("input, button")) control.disabled = full;
+    if (full && focusInForm) focusFirst(this.heading);
+  }
+
+  renderRow(config, confirming) {
     const active = config.config_id === this.activeId;
-    const show = h("button", { type: "button", class: "button button--small",
-      "aria-pressed": String(active), "data-testid": "config-show" }, active ? "Showing" : "Show");
-    const edit = h("button", { type: "button", class: "button button--small button--ghost",
-      "data-testid": "config-edit" }, "Edit");
-    const remove = h("button", { type: "button",
-      class: "button button--small button--ghost button--danger", "data-testid": "config-delete" },
-    "Delete");
+    const button = (testid, label, modifiers = "") => h("button", {
+      type: "button", class: `button button--small ${modifiers}`.trim(),
+      "aria-label": `${label} ${config.name}`, "data-testid": testid,
+    }, label);
+    const show = button("config-show", active ? "Showing" : "Show");
+    show.setAttribute("aria-pressed", String(active));
     show.addEventListener("click", () => this.onSelect(config));
-    edit.addEventListener("click", () => {
-      this.editingId = config.config_id;
-      this.render();
-      this.list.querySelector('[data-testid="config-edit-form"] input')?.focus();
-    });
-    let armed = null;
-    remove.addEventListener("click", () => {
-      if (!armed) {
-        remove.textContent = "Confirm";
-        remove.classList.add("button--armed");
-        armed = setTimeout(() => {
-          armed = null;
-          remove.textContent = "Delete";
-          remove.classList.remove("button--armed");
-        }, DELETE_CONFIRM_MS);
-        return;
-      }
-      clearTimeout(armed);
-      remove.disabled = true;
-      this.remove(config);
-    });
-    return h("li", { class: `config${active ? " config--active" : ""}`, "data-testid": "config-row",
-      dataset: { configId: config.config_id } },
+    const actions = confirming
+      ? this.renderConfirm(config)
+      : [show, this.renderEditButton(config, button), this.renderDeleteButton(config, button)];
+    return h("li", {
+      class: `config${active ? " config--active" : ""}${confirming ? " config--confirming" : ""}`,
+      "data-testid": "config-row", dataset: { configId: config.config_id },
+    },
     h("div", { class: "config__text" },
       h("span", { class: "config__name", "data-testid": "config-name" }, config.name),
       h("span", { class: "config__tickers", "data-testid": "config-tickers" },
         config.tickers.map((ticker) => h("span", { class: "ticker" }, ticker)))),
-    h("div", { class: "config__actions" }, show, edit, remove));
+    h("div", { class: "config__actions" }, actions));
+  }
+
+  renderEditButton(config, button) {
+    const edit = button("config-edit", "Edit", "button--ghost");
+    edit.addEventListener("click", () => {
+      this.editingId = config.config_id;
+      this.confirmingId = null;
+      this.render();
+      this.focusInRow(config.config_id, "config-edit-name");
+    });
+    return edit;
+  }
+
+  renderDeleteButton(config, button) {
+    const remove = button("config-delete", "Delete", "button--ghost button--danger");
+    remove.addEventListener("click", () => {
+      this.confirmingId = config.config_id;
+      this.editingId = null;
+      this.render();
+      this.focusInRow(config.config_id, "config-delete-confirm");
+    });
+    return remove;
+  }
+
+  /** "Delete “X”? [Delete] [Keep]": it waits for an answer (Escape keeps the list). */
+  renderConfirm(config) {
+    const promptId = `config-delete-prompt-${config.config_id}`;
+    const prompt = h("span", { class: "config__prompt", id: promptId,
+      "data-testid": "config-delete-prompt" }, `Delete “${config.name}”?`);
+    const confirm = h("button", { type: "button",
+      class: "button button--small button--danger button--armed",
+      "aria-label": `Delete ${config.name}`, "aria-describedby": promptId,
+      "data-testid": "config-delete-confirm" }, "Delete");
+    const keep = h("button", { type: "button", class: "button button--small button--ghost",
+      "aria-label": `Keep ${config.name}`, "data-testid": "config-delete-cancel" }, "Keep");
+    let pending = false;
+    confirm.addEventListener("click", () => {
+      if (pending) return;
+      pending = true;
+      confirm.setAttribute("aria-disabled", "true");
+      this.remove(config);
+    });
+    const cancel = () => {
+      this.confirmingId = null;
+      this.render();
+      this.focusInRow(config.config_id, "config-delete");
+    };
+    keep.addEventListener("click", cancel);
+    for (const element of [confirm, keep]) {
+      element.addEventListener("keydown", (event) => {
+        if (event.key === "Escape") {
+          event.preventDefault();
+          cancel();
+        }
+      });
+    }
+    return [prompt, confirm, keep];
   }
 
   renderEditor(config) {
+    const errorId = `config-edit-error-${++editors}`;
     const form = h("form",
-      { class: "config-edit", "data-testid": "config-edit-form", novalidate: true },
+      { class: "config-edit", "data-testid": "config-edit-form", novalidate: true,
+        "aria-label": `Edit ${config.name}` },
       h("label", { class: "field" }, h("span", { class: "field__label" }, "Name"),
         h("input", { name: "name", maxlength: 50, value: config.name, autocomplete: "off",
           "data-testid": "config-edit-name" })),
       h("label", { class: "field" }, h("span", { class: "field__label" }, "Tickers"),
         h("input", { name: "tickers", value: config.tickers.join(", "), autocomplete: "off",
           spellcheck: "false", class: "uppercase", "data-testid": "config-edit-tickers" })),
-      h("p", { class: "field__error", "data-testid": "config-edit-error", "aria-live": "polite" }),
+      h("p", { class: "field__error", id: errorId, "data-testid": "config-edit-error" }),
       h("div", { class: "config__actions" },
         h("button", { type: "submit", class: "button button--small button--primary",
           "data-testid": "config-save" }, "Save"),
@@ -229,10 +366,14 @@ export class ConfigPanel {
       event.preventDefault();
       this.save(config, form);
     });
-    form.querySelector('[data-testid="config-cancel"]').addEventListener("click", () => {
-      this.editingId = null;
-      this.render();
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        this.closeEditor(config.config_id);
+      }
     });
+    form.querySelector('[data-testid="config-cancel"]').addEventListener("click",
+      () => this.closeEditor(config.config_id));
     return h("li", { class: "config config--editing", "data-testid": "config-row",
       dataset: { configId: config.config_id } }, form);
   }

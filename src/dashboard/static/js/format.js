@@ -51,6 +51,13 @@ export function formatDateTime(ms) {
   });
 }
 
+/** "Nov 21, 14:05" in the viewer's time zone (a publish time, shown beside each item). */
+export function formatDayTime(ms) {
+  return new Date(ms).toLocaleString([], {
+    day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+}
+
 /**
  * Build an element: h("a", {href, class: "x", dataset: {id: 1}}, "text", child).
  * Attributes named on* are not supported on purpose: listeners are attached explicitly.
@@ -93,6 +100,21 @@ export function keepingFocus(container, render) {
   const selector = `[data-testid="${CSS.escape(key)}"], [name="${CSS.escape(key)}"]`;
   const target = scope.matches(selector) ? scope : scope.querySelector(selector);
   if (target) target.focus();
+}
+
+/**
+ * Give focus to the first candidate still in the document (candidates may be null). Used when
+ * the focused element is about to disappear, so keyboard users never drop back to <body>.
+ */
+export function focusFirst(...candidates) {
+  const target = candidates.find((candidate) => candidate && candidate.isConnected);
+  if (target) target.focus();
+  return target || null;
+}
+
+/** Whether focus is on ``element`` or inside it. */
+export function holdsFocus(element) {
+  return Boolean(element && element.contains(document.activeElement));
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";

@@ -3,16 +3,26 @@
 // Why not rely on EventSource's own retry: after a non-200 answer (a 503 when the SSE app is
 // full, a 401 for an expired ticket) the browser closes the EventSource for good, and a config
 // stream needs a fresh ticket in its URL on every attempt anyway. So every error closes the
-// EventSource at once (the browser never races us with its own retry) and we reconnect with
-// capped exponential backoff and jitter, resuming after the last event id through the
-// `last_event_id` query parameter (a new EventSource cannot set the Last-Event-ID header).
+// source at once and we reconnect with capped exponential backoff and jitter, resuming after
+// the last event id through the `last_event_id` query parameter (no custom header, so no CORS
+// preflight). The source is a FetchEventSource, which also says why a connection was refused:
+// a 503 (our stream limit) or a 429 (Lambda's concurrency limit) shows as "busy".
+
+import { FetchEventSource } from "./eventstream.js";
 
 export const State = Object.freeze({
   CONNECTING: "connecting",
   CONNECTED: "connected",
   RECONNECTING: "reconnecting",
+  BUSY: "busy",
+  PAUSED: "paused",
   OFFLINE: "offline",
 });
+
+/** Answers that mean "full, come back later": ours (503) and Lambda's throttling (429). */
+export function isBusy(status) {
+  return status === 429 || status === 503;
+}
 
 const DEFAULTS = {
   minDelayMs: 500,
@@ -55,20 +65,21 @@ export class ResilientStream {
    * @param {(lastEventId: string|null) => Promise<string>} options.url  builds each attempt's URL
    * @param {string[]} options.events  event types to listen for
    * @param {(type: string, data: any, id: string) => void} options.onEvent
-   * @param {(state: string, info: {failures: number, retryAt: number|null}) => void}
-   *   options.onState
+   * @param {(state: string, info: {failures: number, retryAt: number|null, detail: string}) =>
+   *   void} options.onState
    * @param {(info: {resumed: boolean}) => void} [options.onOpen]  first event of each connection
    * @param {(error: Error) => void} [options.onUrlError]  building the URL failed
-   * @param {typeof EventSource} [options.eventSource]  the EventSource class (tests swap it)
+   * @param {typeof EventSource} [options.eventSource]  the source class (tests swap it)
    */
   constructor(options) {
-    this.options = { ...DEFAULTS, eventSource: window.EventSource, ...options };
+    this.options = { ...DEFAULTS, eventSource: FetchEventSource, ...options };
     this.source = null;
     this.generation = 0;
     this.failures = 0;
     this.lastEventId = null;
     this.state = null;
     this.running = false;
+    this.paused = false;
     this.retryTimer = null;
     this.watchdog = null;
     this.heartbeatMs = this.options.assumedHeartbeatMs;
@@ -97,6 +108,26 @@ export class ResilientStream {
     this.retryTimer = null;
   }
 
+  /** Close the connection but keep the last event id (a hidden tab holds no server). */
+  pause() {
+    if (!this.running || this.paused) return;
+    this.paused = true;
+    this.generation += 1;
+    this.closeSource();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.setState(State.PAUSED);
+  }
+
+  /** Reconnect after pause(), resuming after the last event id: nothing lost. */
+  resume() {
+    if (!this.running || !this.paused) return;
+    this.paused = false;
+    this.failures = 0;
+    this.setState(State.RECONNECTING);
+    this.connect();
+  }
+
   async connect() {
     const generation = ++this.generation;
     this.retryTimer = null;
@@ -111,7 +142,9 @@ export class ResilientStream {
     } catch (error) {
       if (generation !== this.generation) return;
       if (this.options.onUrlError) this.options.onUrlError(error);
-      if (this.running) this.fail(generation);
+      // A ticket refused by a busy API is "busy" too.
+      const refused = error && error.status ? { status: error.status, detail: "" } : null;
+      if (this.running) this.fail(generation, refused);
       return;
     }
     if (generation !== this.generation || !this.running) return;
@@ -148,19 +181,29 @@ export class ResilientStream {
     this.armWatchdog(generation, this.options.firstEventTimeoutMs);
   }
 
-  fail(generation) {
-    if (generation !== this.generation || !this.running) return;
+  /** The attempt failed (``failure``: why the server refused it, when that is known). */
+  fail(generation, failure = null) {
+    if (generation !== this.generation || !this.running || this.paused) return;
     const lived = this.openedAt === null ? -1 : Date.now() - this.openedAt;
     const wasHealthy = lived >= this.options.healthyAfterMs;
+    failure ||= (this.source && this.source.failure) || null;
+    // Ids of events without data (the server's "closing" note) are ids all the same.
+    if (this.source && this.source.lastEventId) this.lastEventId = this.source.lastEventId;
     this.closeSource();
     if (wasHealthy) this.failures = 0;
     this.failures += 1;
     const delay = backoffDelay(this.failures, this.options);
-    const offline = !navigator.onLine || this.failures >= this.options.offlineAfterFailures;
+    // A full service answered: same backoff as any failure, but the page says why.
+    const busy = Boolean(failure && isBusy(failure.status)) && navigator.onLine;
+    const offline = !busy
+      && (!navigator.onLine || this.failures >= this.options.offlineAfterFailures);
     // A healthy stream that ends (the server rotates streams before its Lambda deadline) is
     // resumed at once and quietly: only a failed retry is worth announcing.
-    const quiet = wasHealthy && this.failures === 1 && !offline;
-    if (!quiet) this.setState(offline ? State.OFFLINE : State.RECONNECTING, Date.now() + delay);
+    const quiet = wasHealthy && this.failures === 1 && !offline && !busy;
+    if (!quiet) {
+      const state = busy ? State.BUSY : offline ? State.OFFLINE : State.RECONNECTING;
+      this.setState(state, Date.now() + delay, failure ? failure.detail : "");
+    }
     if (!navigator.onLine) return; // handleOnline() resumes
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
@@ -196,7 +239,7 @@ export class ResilientStream {
   }
 
   handleOffline() {
-    if (!this.running) return;
+    if (!this.running || this.paused) return;
     this.generation += 1;
     this.closeSource();
     clearTimeout(this.retryTimer);
@@ -204,15 +247,15 @@ export class ResilientStream {
   }
 
   handleOnline() {
-    if (!this.running) return;
+    if (!this.running || this.paused) return;
     clearTimeout(this.retryTimer);
     this.failures = 0;
     this.setState(State.RECONNECTING);
     this.connect();
   }
 
-  setState(state, retryAt = null) {
+  setState(state, retryAt = null, detail = "") {
     this.state = state;
-    this.options.onState(state, { failures: this.failures, retryAt });
+    this.options.onState(state, { failures: this.failures, retryAt, detail });
   }
 }
