@@ -123,7 +123,11 @@ class IngestResult(BaseModel):
 
 class ItemPage(BaseModel):
     items: list[Item]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next, older page")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next, older page; null when nothing older is left. "
+        "One request reads at most 500 stored items, so a sparse filter can return a short "
+        "(even empty) page with a cursor: keep following it."
+    )
 
 
 # --- metrics -----------------------------------------------------------------------------

@@ -481,3 +481,38 @@ def test_malformed_cursor_message(dashboard: TestClient) -> None:
     [error] = response.json()["detail"]
     assert error["msg"] == "position token must be 1-128 URL-safe base64 characters"
     assert error["input"] == "%%%"
+
+
+def test_a_filtered_listing_reads_a_bounded_number_of_items(
+    dashboard: TestClient, services: Services
+) -> None:
+    """``?ticker=...&limit=1`` over 1,500 fresh items: each request reads at most
+    LISTING_READ_BUDGET of them, and says where to go on (an empty page with a cursor)."""
+    now = datetime.now(UTC)
+    rows = [
+        (item_in(item_id=f"busy-{n:04d}", tickers=["RARE"] if n == 0 else ["AAPL"]), at)
+        for n, at in enumerate(
+            now - timedelta(minutes=10) + timedelta(seconds=0.4 * n) for n in range(1500)
+        )
+    ]
+    services.items.load(rows)
+    scanned: list[int] = []
+    services.dynamodb.meta.client.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: scanned.append(parsed["ScannedCount"])
+    )
+
+    nothing = dashboard.get(ITEMS, params={"ticker": "NOPE", "limit": 1}).json()
+    assert (nothing, sum(scanned)) == ({"items": [], "next_cursor": None}, 0)
+
+    pages, cursor = [], None
+    while True:
+        scanned.clear()
+        params = {"ticker": "RARE", "limit": 1, **({"cursor": cursor} if cursor else {})}
+        body = dashboard.get(ITEMS, params=params).json()
+        assert sum(scanned) <= items_module.LISTING_READ_BUDGET
+        pages.append([i["item_id"] for i in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None or len(pages) > 10:
+            break
+    # 500 rows a request: two pages of misses (with cursors), the match, then the end.
+    assert pages == [[], [], ["busy-0000"], []]
