@@ -26,6 +26,11 @@ MAX_CONFIGURATIONS_PER_USER = 5
 MAX_TICKERS_PER_CONFIGURATION = 5
 MAX_TICKERS_PER_ITEM = 10
 MAX_FILTER_TICKERS = 10
+SCORE_DECIMALS = 6
+STORED_PRECISION = (
+    f"Stored rounded to {SCORE_DECIMALS} decimal places (a magnitude under "
+    f"0.{'0' * SCORE_DECIMALS}5 is stored as 0) and listed back as stored"
+)
 
 Sentiment = Literal["positive", "neutral", "negative"]
 SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
@@ -83,6 +88,15 @@ TickerFilter = Annotated[
 ]
 
 
+def _stored_precision(value: float) -> float:
+    """``value`` as stored: rounded to :data:`SCORE_DECIMALS` places, never ``-0.0``.
+
+    DynamoDB numbers keep 38 digits between 1E-130 and 1E+126: a float like 5e-324 cannot be
+    stored at all, and 1e-40 added to a counter's 0.5 needs 41 digits. Six decimals always fit,
+    alone and summed."""
+    return round(value, SCORE_DECIMALS) + 0.0
+
+
 class _Strict(BaseModel):
     """Request bodies: unknown fields are a 422, not silently dropped."""
 
@@ -101,8 +115,16 @@ class ItemIn(_Strict):
     url: str = Field(max_length=2048, pattern=r"^https?://\S+$")
     tickers: ItemTickers
     sentiment: Sentiment
-    score: float = Field(ge=-1, le=1, allow_inf_nan=False)
-    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    score: Annotated[
+        float,
+        Field(ge=-1, le=1, allow_inf_nan=False, description=STORED_PRECISION),
+        AfterValidator(_stored_precision),
+    ]
+    confidence: Annotated[
+        float,
+        Field(ge=0, le=1, allow_inf_nan=False, description=STORED_PRECISION),
+        AfterValidator(_stored_precision),
+    ]
     published_at: AwareDatetime
 
 

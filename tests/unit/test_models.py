@@ -192,3 +192,14 @@ def test_duplicates_within_the_cap_are_named(validate: Any, loc: tuple[Any, ...]
     [found] = error.value.errors()
     assert (found["type"], found["loc"]) == ("value_error", loc)
     assert found["msg"] == "Value error, duplicate values: AAPL, MSFT"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [(5.516037776304909e-302, 0.0), (-5.461340542820139e-136, 0.0), (0.1234565001, 0.123457)],
+)
+def test_scores_keep_six_decimals(sent: float, kept: float) -> None:
+    """What DynamoDB can hold, alone and summed in a counter (see SCORE_DECIMALS)."""
+    item = ItemIn.model_validate(item_payload(score=sent, confidence=abs(sent)))
+    assert (item.score, item.confidence) == (kept, kept)
+    assert str(item.score) == str(kept)
