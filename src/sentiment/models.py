@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.config import JsonDict
 from pydantic_core import PydanticKnownError
 
 from sentiment.positions import ITEM_ID_PATTERN
@@ -69,7 +70,7 @@ def _split_commas(value: object) -> object:
 # The length bounds sit on the list itself, before the uniqueness check: pydantic then refuses
 # a longer list before validating any element. (An AfterValidator placed before the bounds
 # saw, and scanned for duplicates, every element first.)
-_UNIQUE = {"uniqueItems": True}
+_UNIQUE: JsonDict = {"uniqueItems": True}
 ItemTickers = Annotated[
     list[Ticker],
     Field(min_length=1, max_length=MAX_TICKERS_PER_ITEM, json_schema_extra=_UNIQUE),
@@ -103,6 +104,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Text is stripped before its length is checked, so it must hold one non-space character:
+# the OpenAPI document says so with this pattern (the 422 stays ``string_too_short``).
+_NOT_BLANK: JsonDict = {"pattern": r"\S"}
+
+
 # --- items -------------------------------------------------------------------------------
 
 
@@ -110,8 +116,8 @@ class ItemIn(_Strict):
     """One scored news item as a producer sends it."""
 
     item_id: ItemId = Field(description="Producer-chosen id; ingest is idempotent on it")
-    source: str = Field(min_length=1, max_length=100)
-    title: str = Field(min_length=1, max_length=300)
+    source: str = Field(min_length=1, max_length=100, json_schema_extra=_NOT_BLANK)
+    title: str = Field(min_length=1, max_length=300, json_schema_extra=_NOT_BLANK)
     url: str = Field(max_length=2048, pattern=r"^https?://\S+$")
     tickers: ItemTickers
     sentiment: Sentiment
@@ -137,7 +143,11 @@ class Item(ItemIn):
 
 
 class ItemBatch(_Strict):
-    items: list[ItemIn] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+    items: list[ItemIn] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="Items with distinct `item_id`s (a repeated id is a 422)",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ItemBatch:
@@ -157,6 +167,12 @@ class ItemPage(BaseModel):
         "One request reads at most 500 stored items, so a sparse filter can return a short "
         "(even empty) page with a cursor: keep following it."
     )
+
+
+class ErrorDetail(BaseModel):
+    """Every error answer but a 422 (which lists its errors): what went wrong, in words."""
+
+    detail: str
 
 
 # --- metrics -----------------------------------------------------------------------------
@@ -202,7 +218,11 @@ class StreamTicket(BaseModel):
     expires_at: datetime
 
 
-ConfigName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+ConfigName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    Field(json_schema_extra=_NOT_BLANK),
+]
 
 
 class ConfigurationIn(_Strict):
@@ -211,6 +231,18 @@ class ConfigurationIn(_Strict):
 
 
 class ConfigurationPatch(_Strict):
+    """Either field or both; null is the same as leaving a field out."""
+
+    model_config = ConfigDict(
+        # What the validator below enforces: at least one field present and not null.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["name"], "properties": {"name": {"type": "string"}}},
+                {"required": ["tickers"], "properties": {"tickers": {"type": "array"}}},
+            ]
+        }
+    )
+
     name: ConfigName | None = None
     tickers: ConfigTickers | None = None
 

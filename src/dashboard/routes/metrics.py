@@ -4,14 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from dashboard.routes.responses import UNAVAILABLE, operation_id
 from sentiment.metrics import MAX_WINDOW_HOURS
 from sentiment.models import Metrics, TickerFilter
 from sentiment.web import ServicesDep
 
-router = APIRouter(prefix="/api/v2", tags=["metrics"])
+router = APIRouter(prefix="/api/v2", tags=["metrics"], generate_unique_id_function=operation_id)
 
 
-@router.get("/metrics", response_model=Metrics)
+@router.get("/metrics", response_model=Metrics, responses=UNAVAILABLE)
 def get_metrics(
     services: ServicesDep,
     hours: Annotated[int, Query(ge=1, le=MAX_WINDOW_HOURS)] = 24,
