@@ -22,6 +22,11 @@ from pydantic_core import PydanticKnownError
 from sentiment.positions import ITEM_ID_PATTERN
 
 TICKER_PATTERN = r"^[A-Z][A-Z0-9.-]{0,9}$"
+# Unicode White_Space (what pydantic strips), spelled out: regex engines disagree on ``\s``
+# (Rust's is this set, Python's adds \x1c-\x1f, ECMAScript's adds \ufeff and drops \x85),
+# and the OpenAPI document must mean the same to every client that reads it.
+_SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+URL_PATTERN = rf"^https?://[^{_SPACE}]+$"
 MAX_BATCH_ITEMS = 25
 MAX_CONFIGURATIONS_PER_USER = 5
 MAX_TICKERS_PER_CONFIGURATION = 5
@@ -106,7 +111,7 @@ class _Strict(BaseModel):
 
 # Text is stripped before its length is checked, so it must hold one non-space character:
 # the OpenAPI document says so with this pattern (the 422 stays ``string_too_short``).
-_NOT_BLANK: JsonDict = {"pattern": r"\S"}
+_NOT_BLANK: JsonDict = {"pattern": rf"[^{_SPACE}]"}
 
 
 # --- items -------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ class ItemIn(_Strict):
     item_id: ItemId = Field(description="Producer-chosen id; ingest is idempotent on it")
     source: str = Field(min_length=1, max_length=100, json_schema_extra=_NOT_BLANK)
     title: str = Field(min_length=1, max_length=300, json_schema_extra=_NOT_BLANK)
-    url: str = Field(max_length=2048, pattern=r"^https?://\S+$")
+    url: str = Field(max_length=2048, pattern=URL_PATTERN)
     tickers: ItemTickers
     sentiment: Sentiment
     score: Annotated[

@@ -203,3 +203,27 @@ def test_scores_keep_six_decimals(sent: float, kept: float) -> None:
     item = ItemIn.model_validate(item_payload(score=sent, confidence=abs(sent)))
     assert (item.score, item.confidence) == (kept, kept)
     assert str(item.score) == str(kept)
+
+
+TRICKY = ["\x85", "\x1c", "\ufeff", "\u200b", "\xa0", "\u3000", "\u180e", "\x0b", "\t", "é", "["]
+
+
+@pytest.mark.parametrize("char", TRICKY, ids=[f"U+{ord(c):04X}" for c in TRICKY])
+def test_text_patterns_mean_the_same_in_every_regex_engine(char: str) -> None:
+    """The documented patterns spell whitespace out, so pydantic's (Rust) verdict is the one a
+    Python (or ECMAScript) client computes from the OpenAPI document."""
+    import re
+
+    from sentiment.models import URL_PATTERN
+
+    def accepted(**fields: str) -> bool:
+        try:
+            ItemIn.model_validate(item_payload(**fields))
+        except ValidationError:
+            return False
+        return True
+
+    url = f"http://a{char}b"
+    assert accepted(url=url) == bool(re.search(URL_PATTERN, url))
+    not_blank = ItemIn.model_json_schema()["properties"]["title"]["pattern"]
+    assert accepted(title=char) == bool(re.search(not_blank, char))
