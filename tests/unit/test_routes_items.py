@@ -566,3 +566,22 @@ def test_a_filtered_listing_reads_a_bounded_number_of_items(
             break
     # 500 rows a request: two pages of misses (with cursors), the match, then the end.
     assert pages == [[], [], ["busy-0000"], []]
+
+
+def test_a_cursor_at_an_hour_start_continues_below_that_hour(
+    dashboard: TestClient, services: Services
+) -> None:
+    """When the read budget runs out exactly at the end of an hour, the cursor is that hour's
+    start (no item id): the API takes it back and lists what is older."""
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    services.items.load(
+        [
+            (item_in(item_id="at-start"), hour),
+            (item_in(item_id="before"), hour - timedelta(microseconds=1)),
+        ]
+    )
+    cursor = Position.at(hour).encode()
+
+    body = dashboard.get(ITEMS, params={"cursor": cursor}).json()
+
+    assert ([i["item_id"] for i in body["items"]], body["next_cursor"]) == (["before"], None)
