@@ -56,20 +56,23 @@ def _split_commas(value: object) -> object:
     """``?tickers=AAPL,MSFT`` and ``?tickers=AAPL&tickers=MSFT`` both become a list.
 
     More than :data:`MAX_FILTER_TICKERS` comma-separated parts (empty ones too) are refused
-    from a count of the commas, before anything is split."""
+    from a count of the values and commas, before anything is split."""
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list):
         return value
-    parts = len(values)
-    if parts <= MAX_FILTER_TICKERS:
-        texts = [str(v) for v in values]
-        parts += sum(text.count(",") for text in texts)
+    if len(values) > MAX_FILTER_TICKERS:
+        raise _too_many_tickers(len(values))
+    texts = [str(v) for v in values]
+    parts = sum(text.count(",") + 1 for text in texts)
     if parts > MAX_FILTER_TICKERS:
-        raise PydanticKnownError(
-            "too_long",
-            {"field_type": "List", "max_length": MAX_FILTER_TICKERS, "actual_length": parts},
-        )
+        raise _too_many_tickers(parts)
     return [part.strip() for text in texts for part in text.split(",") if part.strip()]
+
+
+def _too_many_tickers(count: int) -> PydanticKnownError:
+    """The error pydantic's own length check gives a list (type ``too_long``)."""
+    context = {"field_type": "List", "max_length": MAX_FILTER_TICKERS, "actual_length": count}
+    return PydanticKnownError("too_long", context)
 
 
 # The length bounds sit on the list itself, before the uniqueness check: pydantic then refuses

@@ -17,7 +17,8 @@ def get_metrics(
     services: ServicesDep,
     hours: Annotated[int, Query(ge=1, le=MAX_WINDOW_HOURS)] = 24,
     tickers: Annotated[
-        TickerFilter | None, Query(description="Comma-separated symbols to restrict to")
+        TickerFilter | None,
+        Query(description="Up to 10 symbols: `?tickers=AAPL,MSFT` or `?tickers=AAPL&tickers=MSFT`"),
     ] = None,
 ) -> Metrics:
     """Counts, sentiment split, average score and per-ticker counts over the last hours."""
