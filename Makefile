@@ -14,8 +14,8 @@ LAMBDA_ARCH ?= x86_64
 AXE := tools/axe/node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
-.PHONY: help run lock test lint fmt typecheck unit integration browser e2e e2e-remote deploy-check \
-	coverage package tools tf-check tf-lock workflow-lint bench bench-full clean
+.PHONY: help run lock test lint fmt typecheck unit integration browser fuzz e2e e2e-remote \
+	deploy-check coverage package tools tf-check tf-lock workflow-lint bench bench-full clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -43,6 +43,8 @@ test: lint typecheck tools $(AXE) ## Lint, type-check and run every test layer w
 	$(PYTEST) tests/unit tests/integration --cov --cov-report=
 	@# Its own process: sync Playwright keeps an event loop running in the main thread.
 	$(PYTEST) tests/browser --cov --cov-append --cov-report=
+	@# Schemathesis for about a minute with a fixed seed (make fuzz: longer, random seed).
+	$(PYTEST) tests/fuzz -s --cov --cov-append --cov-report=
 	@$(MAKE) --no-print-directory coverage
 	@$(MAKE) --no-print-directory e2e
 
@@ -54,6 +56,10 @@ unit: $(STAMP) ## Fast in-process tests (moto mock_aws)
 
 integration: $(STAMP) ## Real processes on loopback: uvicorn apps + moto server
 	$(PYTEST) tests/integration
+
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP) ## Schemathesis against a local stack for FUZZ_SECONDS (600) with a random seed
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$${FUZZ_SEED:-random} $(PYTEST) tests/fuzz -s
 
 e2e: $(STAMP) ## The deployment E2E suite against a local stack on free ports
 	$(BIN)/python -m tests.e2e.run_local

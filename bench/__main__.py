@@ -18,7 +18,7 @@ from typing import Any
 from bench import coldstart, delivery, fanout, pageload, report, soak
 from bench.common import RESULTS, ROOT, machine, say
 
-GROUPS = ("delivery", "fanout", "rest", "coldstart", "page", "soak")
+GROUPS = ("delivery", "fanout", "rest", "refusal", "coldstart", "page", "soak")
 
 
 def _ints(text: str) -> list[int]:
@@ -29,9 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmarks of the sentiment dashboard: delivery latency, SSE fan-out (and "
-        "a naive poller-per-stream baseline), REST latency through the Lambda handler, cold "
-        "start of the packaged zips, page weight in Chromium, and a soak (200 streams, "
-        "reconnects, storage stalls). Each group starts its own fresh local stack.",
+        "a naive poller-per-stream baseline), REST latency through the Lambda handler, the "
+        "time to refuse an oversized list, cold start of the packaged zips, page weight in "
+        "Chromium, and a soak (200 streams, reconnects, storage stalls). Each group starts its "
+        "own fresh local stack.",
         epilog="make bench = python -m bench --quick (a few minutes); make bench-full = "
         "python -m bench --full (the README figures). The fan-out options below are for "
         "experiments (profiling, allocator settings, another source tree).",
@@ -99,21 +100,27 @@ def fanout_options(args: argparse.Namespace) -> fanout.Options:
     )  # fmt: skip
 
 
-def run_rest(args: argparse.Namespace) -> dict[str, Any]:
-    sizes = args.rest_sizes or ("1000,10000,100000" if args.full else "1000,10000")
-    iterations = args.rest_iterations or (500 if args.full else 60)
-    budget = 40.0 if args.full else 6.0
+def in_own_process(module: str, *args: str) -> dict[str, Any]:
+    """``python -m bench.<module> ... --output F`` (moto's patching stays in there): its JSON."""
     with tempfile.TemporaryDirectory() as scratch:
-        output = Path(scratch) / "rest.json"
-        command = [sys.executable, "-m", "bench.rest", "--iterations", str(iterations)]
-        command += ["--budget", str(budget), "--sizes", sizes, "--output", str(output)]
+        output = Path(scratch) / f"{module}.json"
+        command = [sys.executable, "-m", f"bench.{module}", *args, "--output", str(output)]
         process = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         for line in process.stdout.splitlines():
             say(line)
         if process.returncode != 0:
-            raise RuntimeError(f"bench.rest exited with {process.returncode}")
+            raise RuntimeError(f"bench.{module} exited with {process.returncode}")
         result: dict[str, Any] = json.loads(output.read_text())
         return result
+
+
+def run_rest(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = args.rest_sizes or ("1000,10000,100000" if args.full else "1000,10000")
+    iterations = args.rest_iterations or (500 if args.full else 60)
+    budget = 40.0 if args.full else 6.0
+    return in_own_process(
+        "rest", "--iterations", str(iterations), "--budget", str(budget), "--sizes", sizes
+    )
 
 
 def _stop(signum: int, _frame: object) -> None:
@@ -143,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                 results[group] = fanout.run(args.full, fanout_options(args))
             elif group == "rest":
                 results[group] = run_rest(args)
+            elif group == "refusal":
+                iterations = 500 if args.full else 50
+                results[group] = in_own_process("refusal", "--iterations", str(iterations))
             elif group == "page":
                 results[group] = pageload.run(args.full)
             elif group == "soak":

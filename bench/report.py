@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 Row = tuple[str, str, str, str]  # figure, target, measured, verdict
+RATIO_TARGET = 2.0  # a refusal of 20,000 tickers vs one of a few (bench/refusal.py)
 
 
 def _ms(value: float | None) -> str:
@@ -155,6 +156,26 @@ def rest_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def refusal_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for case, request in (
+        ("configuration", "POST /api/v2/configurations"),
+        ("metrics", "GET /api/v2/metrics?tickers="),
+    ):
+        figures = result[case]
+        small, huge = figures["tickers"]["small"], figures["tickers"]["huge"]
+        rows.append(
+            (
+                f"422 for {huge:,} vs {small} tickers, {request}: p50",
+                f"<= {RATIO_TARGET:g}x",
+                f"{figures['huge']['p50']:.2f} vs {figures['small']['p50']:.2f} ms "
+                f"= {figures['p50_ratio']}x",
+                _met(figures["ratio_met"]),
+            )
+        )
+    return rows
+
+
 def coldstart_rows(result: dict[str, Any]) -> list[Row]:
     if "skipped" in result:
         return [("cold start", "-", f"skipped: {result['skipped']}", "-")]
@@ -254,6 +275,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         ("delivery", delivery_rows),
         ("fanout", fanout_rows),
         ("rest", rest_rows),
+        ("refusal", refusal_rows),
         ("coldstart", coldstart_rows),
         ("page", page_rows),
         ("soak", soak_rows),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -15,13 +16,27 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.config import JsonDict
+from pydantic_core import PydanticKnownError
 
 from sentiment.positions import ITEM_ID_PATTERN
 
 TICKER_PATTERN = r"^[A-Z][A-Z0-9.-]{0,9}$"
+# Unicode White_Space (what pydantic strips), spelled out: regex engines disagree on ``\s``
+# (Rust's is this set, Python's adds \x1c-\x1f, ECMAScript's adds \ufeff and drops \x85),
+# and the OpenAPI document must mean the same to every client that reads it.
+_SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+URL_PATTERN = rf"^https?://[^{_SPACE}]+$"
 MAX_BATCH_ITEMS = 25
 MAX_CONFIGURATIONS_PER_USER = 5
 MAX_TICKERS_PER_CONFIGURATION = 5
+MAX_TICKERS_PER_ITEM = 10
+MAX_FILTER_TICKERS = 10
+SCORE_DECIMALS = 6
+STORED_PRECISION = (
+    f"Stored rounded to {SCORE_DECIMALS} decimal places (a magnitude under "
+    f"0.{'0' * SCORE_DECIMALS}5 is stored as 0) and listed back as stored"
+)
 
 Sentiment = Literal["positive", "neutral", "negative"]
 SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
@@ -31,32 +46,75 @@ ItemId = Annotated[str, StringConstraints(pattern=ITEM_ID_PATTERN)]
 
 
 def _unique(values: list[str]) -> list[str]:
-    duplicates = sorted({value for value in values if values.count(value) > 1})
+    duplicates = sorted(value for value, count in Counter(values).items() if count > 1)
     if duplicates:
         raise ValueError(f"duplicate values: {', '.join(duplicates)}")
     return values
 
 
-UniqueTickers = Annotated[list[Ticker], AfterValidator(_unique)]
-
-
 def _split_commas(value: object) -> object:
-    """``?tickers=AAPL,MSFT`` and ``?tickers=AAPL&tickers=MSFT`` both become a list."""
+    """``?tickers=AAPL,MSFT`` and ``?tickers=AAPL&tickers=MSFT`` both become a list.
+
+    More than :data:`MAX_FILTER_TICKERS` comma-separated parts (empty ones too) are refused
+    from a count of the values and commas, before anything is split."""
     values = [value] if isinstance(value, str) else value
-    if isinstance(values, list):
-        return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
-    return value
+    if not isinstance(values, list):
+        return value
+    if len(values) > MAX_FILTER_TICKERS:
+        raise _too_many_tickers(len(values))
+    texts = [str(v) for v in values]
+    parts = sum(text.count(",") + 1 for text in texts)
+    if parts > MAX_FILTER_TICKERS:
+        raise _too_many_tickers(parts)
+    return [part.strip() for text in texts for part in text.split(",") if part.strip()]
 
 
-TickerFilter = Annotated[
-    UniqueTickers, BeforeValidator(_split_commas), Field(min_length=1, max_length=10)
+def _too_many_tickers(count: int) -> PydanticKnownError:
+    """The error pydantic's own length check gives a list (type ``too_long``)."""
+    context = {"field_type": "List", "max_length": MAX_FILTER_TICKERS, "actual_length": count}
+    return PydanticKnownError("too_long", context)
+
+
+# The length bounds sit on the list itself, before the uniqueness check: pydantic then refuses
+# a longer list before validating any element. (An AfterValidator placed before the bounds
+# saw, and scanned for duplicates, every element first.)
+_UNIQUE: JsonDict = {"uniqueItems": True}
+ItemTickers = Annotated[
+    list[Ticker],
+    Field(min_length=1, max_length=MAX_TICKERS_PER_ITEM, json_schema_extra=_UNIQUE),
+    AfterValidator(_unique),
 ]
+ConfigTickers = Annotated[
+    list[Ticker],
+    Field(min_length=1, max_length=MAX_TICKERS_PER_CONFIGURATION, json_schema_extra=_UNIQUE),
+    AfterValidator(_unique),
+]
+TickerFilter = Annotated[
+    list[Ticker],
+    Field(min_length=1, max_length=MAX_FILTER_TICKERS, json_schema_extra=_UNIQUE),
+    AfterValidator(_unique),
+    BeforeValidator(_split_commas),
+]
+
+
+def _stored_precision(value: float) -> float:
+    """``value`` as stored: rounded to :data:`SCORE_DECIMALS` places, never ``-0.0``.
+
+    DynamoDB numbers keep 38 digits between 1E-130 and 1E+126: a float like 5e-324 cannot be
+    stored at all, and 1e-40 added to a counter's 0.5 needs 41 digits. Six decimals always fit,
+    alone and summed."""
+    return round(value, SCORE_DECIMALS) + 0.0
 
 
 class _Strict(BaseModel):
     """Request bodies: unknown fields are a 422, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# Text is stripped before its length is checked, so it must hold one non-space character:
+# the OpenAPI document says so with this pattern (the 422 stays ``string_too_short``).
+_NOT_BLANK: JsonDict = {"pattern": rf"[^{_SPACE}]"}
 
 
 # --- items -------------------------------------------------------------------------------
@@ -66,13 +124,21 @@ class ItemIn(_Strict):
     """One scored news item as a producer sends it."""
 
     item_id: ItemId = Field(description="Producer-chosen id; ingest is idempotent on it")
-    source: str = Field(min_length=1, max_length=100)
-    title: str = Field(min_length=1, max_length=300)
-    url: str = Field(max_length=2048, pattern=r"^https?://\S+$")
-    tickers: UniqueTickers = Field(min_length=1, max_length=10)
+    source: str = Field(min_length=1, max_length=100, json_schema_extra=_NOT_BLANK)
+    title: str = Field(min_length=1, max_length=300, json_schema_extra=_NOT_BLANK)
+    url: str = Field(max_length=2048, pattern=URL_PATTERN)
+    tickers: ItemTickers
     sentiment: Sentiment
-    score: float = Field(ge=-1, le=1, allow_inf_nan=False)
-    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    score: Annotated[
+        float,
+        Field(ge=-1, le=1, allow_inf_nan=False, description=STORED_PRECISION),
+        AfterValidator(_stored_precision),
+    ]
+    confidence: Annotated[
+        float,
+        Field(ge=0, le=1, allow_inf_nan=False, description=STORED_PRECISION),
+        AfterValidator(_stored_precision),
+    ]
     published_at: AwareDatetime
 
 
@@ -85,7 +151,11 @@ class Item(ItemIn):
 
 
 class ItemBatch(_Strict):
-    items: list[ItemIn] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+    items: list[ItemIn] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="Items with distinct `item_id`s (a repeated id is a 422)",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ItemBatch:
@@ -100,7 +170,17 @@ class IngestResult(BaseModel):
 
 class ItemPage(BaseModel):
     items: list[Item]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next, older page")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next, older page; null when nothing older is left. "
+        "One request reads at most 500 stored items, so a sparse filter can return a short "
+        "(even empty) page with a cursor: keep following it."
+    )
+
+
+class ErrorDetail(BaseModel):
+    """Every error answer but a 422 (which lists its errors): what went wrong, in words."""
+
+    detail: str
 
 
 # --- metrics -----------------------------------------------------------------------------
@@ -146,9 +226,10 @@ class StreamTicket(BaseModel):
     expires_at: datetime
 
 
-ConfigName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-ConfigTickers = Annotated[
-    UniqueTickers, Field(min_length=1, max_length=MAX_TICKERS_PER_CONFIGURATION)
+ConfigName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    Field(json_schema_extra=_NOT_BLANK),
 ]
 
 
@@ -158,6 +239,18 @@ class ConfigurationIn(_Strict):
 
 
 class ConfigurationPatch(_Strict):
+    """Either field or both; null is the same as leaving a field out."""
+
+    model_config = ConfigDict(
+        # What the validator below enforces: at least one field present and not null.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["name"], "properties": {"name": {"type": "string"}}},
+                {"required": ["tickers"], "properties": {"tickers": {"type": "array"}}},
+            ]
+        }
+    )
+
     name: ConfigName | None = None
     tickers: ConfigTickers | None = None
 

@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 ITEM_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 _ITEM_ID = re.compile(ITEM_ID_PATTERN)
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+_TOKEN = re.compile(TOKEN_PATTERN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

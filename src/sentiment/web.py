@@ -3,12 +3,10 @@ error mapping."""
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any
+from typing import Annotated
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -20,6 +18,7 @@ from sentiment.observability import Observability
 from sentiment.secrets import SecretNotConfiguredError
 from sentiment.services import Services
 from sentiment.store.errors import classify
+from sentiment.validation_errors import public_errors
 
 STORAGE_UNAVAILABLE = "storage is unavailable; retry shortly"
 RETRY_AFTER_SECONDS = 2
@@ -117,22 +116,10 @@ def install_common(app: FastAPI, services: Services, observability: Observabilit
 
     async def invalid_request(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        detail = _json_safe(jsonable_encoder(error.errors()))
+        detail = public_errors(error.errors())
         return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ClientError, storage_failed)
     app.add_exception_handler(BotoCoreError, storage_failed)
     app.add_exception_handler(SecretNotConfiguredError, misconfigured)
-
-
-def _json_safe(value: Any) -> Any:
-    """Echoed inputs may hold NaN or Infinity (Python's JSON parser accepts them); strict JSON
-    cannot, so they are returned as strings instead of failing the error response itself."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    return value

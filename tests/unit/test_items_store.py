@@ -525,3 +525,97 @@ def test_services_item_store_uses_the_configured_tables(
     assert [r["item_id"] for r in stored_rows(dynamodb, settings)] == ["wired"]
     counters = dynamodb.Table(settings.COUNTERS_TABLE).scan()["Items"]
     assert sorted(r["counter_id"][:2] for r in counters) == ["h#", "m#"]
+
+
+# --- newest(): a bounded read per request, whatever the traffic ----------------------------
+
+BUSY_HOUR = 1_500
+RARE_AT = (20, 1200, 1490)  # no RARE among busy-0500..busy-0999: a whole budget of misses
+
+
+@pytest.fixture
+def scanned(dynamodb: Any) -> Iterator[list[int]]:
+    """``ScannedCount`` of every Query the store sends: the items DynamoDB read (and bills)."""
+    counts: list[int] = []
+
+    def record(parsed: dict[str, Any], **_: Any) -> None:
+        counts.append(parsed["ScannedCount"])
+
+    events = dynamodb.meta.client.meta.events
+    events.register("after-call.dynamodb.Query", record)
+    yield counts
+    events.unregister("after-call.dynamodb.Query", record)
+
+
+@pytest.fixture
+def busy_hour(store: ItemStore, clock: Clock, short_lookback: None) -> list[str]:
+    """1,500 AAPL items in the current hour, sentiments in turn; three also name RARE, as do
+    two items of earlier hours. Returns the RARE item ids, newest first."""
+    clock.now = T + timedelta(minutes=50)  # clock skew still inside this hour: it is queried first
+    step = timedelta(minutes=50) / BUSY_HOUR
+    rows = []
+    for n in range(BUSY_HOUR):
+        tickers = ["AAPL", "RARE"] if n in RARE_AT else ["AAPL"]
+        sentiment = ("positive", "neutral", "negative")[n % 3]
+        item = item_in(item_id=f"busy-{n:04d}", tickers=tickers, sentiment=sentiment)
+        rows.append((item, T + step * n))
+    rows.append((item_in(item_id="older-1", tickers=["RARE"]), T - timedelta(minutes=30)))
+    rows.append((item_in(item_id="older-2", tickers=["RARE"]), T - timedelta(hours=3)))
+    assert store.load(rows) == BUSY_HOUR + 2
+    rare = [item.item_id for item, at in sorted(rows, key=lambda r: r[1]) if "RARE" in item.tickers]
+    return list(reversed(rare))
+
+
+def test_a_filter_nothing_matches_reads_no_items(
+    store: ItemStore, busy_hour: list[str], scanned: list[int]
+) -> None:
+    """``ticker=NOPE``: the hour counters show no match, so no item is read at all."""
+    assert store.newest(1, ticker="NOPE") == ([], None)
+    assert sum(scanned) == 0
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"ticker": "RARE"}, {"ticker": "AAPL", "sentiment": "negative"}, {"sentiment": "neutral"}],
+)
+def test_a_filtered_listing_reads_at_most_the_budget(
+    store: ItemStore, busy_hour: list[str], scanned: list[int], filters: dict[str, str]
+) -> None:
+    """However busy the hour, one request reads at most LISTING_READ_BUDGET items, and hands
+    back a cursor, since more may exist (a full page, or the budget spent on misses)."""
+    items, before = store.newest(100, **filters)
+
+    assert sum(scanned) <= items_module.LISTING_READ_BUDGET
+    assert before is not None
+    assert items, "each of these filters matches within the newest 500 items"
+    newest_first = sorted(items, key=lambda i: (i.ingested_at, i.item_id), reverse=True)
+    assert items == newest_first
+
+
+def test_paging_a_sparse_filter_returns_every_match_once(
+    store: ItemStore, busy_hour: list[str], scanned: list[int]
+) -> None:
+    """Following the cursors walks through the busy hour within budget per request and finds
+    every RARE item once, newest first, then ends with no cursor."""
+    pages: list[list[str]] = []
+    before: Position | None = None
+    while True:
+        scanned.clear()
+        items, before = store.newest(4, before=before, ticker="RARE")
+        assert sum(scanned) <= items_module.LISTING_READ_BUDGET
+        pages.append(ids(items))
+        if before is None:
+            break
+        assert len(pages) < 20, "pagination does not terminate"
+    assert [i for page in pages for i in page] == busy_hour
+    # 500 rows a request: busy-1499..1000, busy-0999..0500 (no match), busy-0499..0000 (the
+    # budget ends with the hour: the cursor is the hour's start), then the older hours.
+    assert pages == [["busy-1490", "busy-1200"], [], ["busy-0020"], ["older-1", "older-2"]]
+
+
+def test_the_api_documents_the_read_budget() -> None:
+    """``next_cursor``'s description (in the OpenAPI document) names the real budget."""
+    from sentiment.models import ItemPage
+
+    description = ItemPage.model_fields["next_cursor"].description or ""
+    assert f"at most {items_module.LISTING_READ_BUDGET} stored items" in description

@@ -119,3 +119,111 @@ def test_configuration_name_is_stripped_and_bounded() -> None:
 def test_configuration_patch_needs_a_change(body: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="give at least one of name, tickers"):
         ConfigurationPatch.model_validate(body)
+
+
+# --- bounds: every list is capped before its elements are looked at ----------------------
+
+HUGE = 20_000
+
+
+def _config(tickers: list[str]) -> Any:
+    return ConfigurationIn.model_validate({"name": "x", "tickers": tickers})
+
+
+def _patch(tickers: list[str]) -> Any:
+    return ConfigurationPatch.model_validate({"tickers": tickers})
+
+
+def _item(tickers: list[str]) -> Any:
+    return ItemIn.model_validate(item_payload(tickers=tickers))
+
+
+def _filter(tickers: list[str]) -> Any:
+    return TypeAdapter(TickerFilter).validate_python(",".join(tickers))
+
+
+def _filter_repeated(tickers: list[str]) -> Any:
+    """``?tickers=A&tickers=B...``: the same cap as the comma-separated form."""
+    return TypeAdapter(TickerFilter).validate_python(tickers)
+
+
+LISTS = {
+    "configuration": (_config, ("tickers",), 5),
+    "configuration-patch": (_patch, ("tickers",), 5),
+    "item": (_item, ("tickers",), 10),
+    "metrics-filter": (_filter, (), 10),
+    "metrics-filter-repeated": (_filter_repeated, (), 10),
+}
+
+
+@pytest.mark.parametrize(("validate", "loc", "cap"), LISTS.values(), ids=LISTS.keys())
+@pytest.mark.parametrize("value", ["AAPL", "bad"], ids=["duplicates", "invalid"])
+def test_a_huge_ticker_list_is_one_too_long_error(
+    validate: Any, loc: tuple[Any, ...], cap: int, value: str
+) -> None:
+    """20,000 tickers get exactly one ``too_long`` error: no per-element pattern error and no
+    duplicate scan (which was quadratic and ran before the length check)."""
+    with pytest.raises(ValidationError) as error:
+        validate([value] * HUGE)
+    [found] = error.value.errors()
+    assert (found["type"], found["loc"]) == ("too_long", loc)
+    assert found["ctx"] == {"field_type": "List", "max_length": cap, "actual_length": HUGE}
+
+
+def test_a_huge_batch_is_one_too_long_error() -> None:
+    with pytest.raises(ValidationError) as error:
+        ItemBatch.model_validate({"items": [{"item_id": "bad id"}] * HUGE})
+    [found] = error.value.errors()
+    assert (found["type"], found["loc"]) == ("too_long", ("items",))
+    assert found["ctx"]["actual_length"] == HUGE
+
+
+@pytest.mark.parametrize(("validate", "loc", "cap"), LISTS.values(), ids=LISTS.keys())
+def test_lists_at_their_cap_are_accepted(validate: Any, loc: tuple[Any, ...], cap: int) -> None:
+    tickers = [f"T{n}" for n in range(cap)]
+    validated = validate(tickers)
+    assert (validated if isinstance(validated, list) else validated.tickers) == tickers
+
+
+@pytest.mark.parametrize(("validate", "loc", "cap"), LISTS.values(), ids=LISTS.keys())
+def test_duplicates_within_the_cap_are_named(validate: Any, loc: tuple[Any, ...], cap: int) -> None:
+    with pytest.raises(ValidationError) as error:
+        validate(["MSFT", "AAPL", "MSFT", "AAPL", "TSLA"])
+    [found] = error.value.errors()
+    assert (found["type"], found["loc"]) == ("value_error", loc)
+    assert found["msg"] == "Value error, duplicate values: AAPL, MSFT"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [(5.516037776304909e-302, 0.0), (-5.461340542820139e-136, 0.0), (0.1234565001, 0.123457)],
+)
+def test_scores_keep_six_decimals(sent: float, kept: float) -> None:
+    """What DynamoDB can hold, alone and summed in a counter (see SCORE_DECIMALS)."""
+    item = ItemIn.model_validate(item_payload(score=sent, confidence=abs(sent)))
+    assert (item.score, item.confidence) == (kept, kept)
+    assert str(item.score) == str(kept)
+
+
+TRICKY = ["\x85", "\x1c", "\ufeff", "\u200b", "\xa0", "\u3000", "\u180e", "\x0b", "\t", "é", "["]
+
+
+@pytest.mark.parametrize("char", TRICKY, ids=[f"U+{ord(c):04X}" for c in TRICKY])
+def test_text_patterns_mean_the_same_in_every_regex_engine(char: str) -> None:
+    """The documented patterns spell whitespace out, so pydantic's (Rust) verdict is the one a
+    Python (or ECMAScript) client computes from the OpenAPI document."""
+    import re
+
+    from sentiment.models import URL_PATTERN
+
+    def accepted(**fields: str) -> bool:
+        try:
+            ItemIn.model_validate(item_payload(**fields))
+        except ValidationError:
+            return False
+        return True
+
+    url = f"http://a{char}b"
+    assert accepted(url=url) == bool(re.search(URL_PATTERN, url))
+    not_blank = ItemIn.model_json_schema()["properties"]["title"]["pattern"]
+    assert accepted(title=char) == bool(re.search(not_blank, char))

@@ -330,6 +330,54 @@ def test_bare_nan_number_is_422(dashboard: TestClient, seeded: Snapshot) -> None
         assert snapshot(dashboard) == seeded
 
 
+# --- numbers: stored at the documented precision, never a 5xx ----------------------------
+
+NUMBERS = [
+    # (field, sent, listed): found by fuzzing; a 500 and a 503 before scores were rounded
+    ("confidence", 5.516037776304909e-302, 0.0),
+    ("score", -5.461340542820139e-136, 0.0),
+    ("score", 1e-40, 0.0),  # inside DynamoDB's range, but 0.5 + 1e-40 has 41 digits
+    ("score", 5e-324, 0.0),  # the smallest float
+    ("score", -0.0, 0.0),
+    ("score", 0.12345678, 0.123457),
+    ("score", -0.9999996, -1.0),
+    ("confidence", 0.0000004, 0.0),
+    ("confidence", 0.0000006, 0.000001),
+    ("confidence", 0.75, 0.75),
+]
+
+
+@pytest.mark.parametrize(("field", "sent", "listed"), NUMBERS)
+def test_scores_are_stored_at_six_decimals(
+    dashboard: TestClient, field: str, sent: float, listed: float
+) -> None:
+    """Every number in the contract's range is stored, rounded to SCORE_DECIMALS places
+    (smaller magnitudes are 0), and listed back as stored; the counters stay exact."""
+    client = TestClient(dashboard.app, raise_server_exceptions=False)
+    normal = item_payload(item_id="normal", score=0.5, confidence=0.5)
+    assert client.post(ITEMS, json=normal, headers=KEY).status_code == 201
+
+    response = client.post(ITEMS, json=item_payload(item_id="edge", **{field: sent}), headers=KEY)
+
+    assert (response.status_code, response.json()) == (
+        201,
+        {"created": ["edge"], "duplicates": []},
+    )
+    [edge, _] = client.get(ITEMS).json()["items"]
+    assert edge[field] == listed
+    assert str(edge[field]) == str(listed)  # not -0.0
+    score = edge["score"]
+    assert client.get("/api/v2/metrics").json()["average_score"] == round((0.5 + score) / 2, 4)
+
+
+def test_a_number_no_float_can_hold_is_422(dashboard: TestClient) -> None:
+    for field in ("score", "confidence"):
+        response = dashboard.post(ITEMS, json=item_payload(**{field: 10**400}), headers=KEY)
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert (error["loc"], error["type"]) == (["body", "single", field], "float_type")
+
+
 # --- listing -----------------------------------------------------------------------------
 
 
@@ -481,3 +529,59 @@ def test_malformed_cursor_message(dashboard: TestClient) -> None:
     [error] = response.json()["detail"]
     assert error["msg"] == "position token must be 1-128 URL-safe base64 characters"
     assert error["input"] == "%%%"
+
+
+def test_a_filtered_listing_reads_a_bounded_number_of_items(
+    dashboard: TestClient, services: Services
+) -> None:
+    """``?ticker=...&limit=1`` over 1,500 fresh items: each request reads at most
+    LISTING_READ_BUDGET of them, and says where to go on (an empty page with a cursor)."""
+    # The previous hour, so the pages do not depend on the minute the test runs at.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    rows = [
+        (
+            item_in(item_id=f"busy-{n:04d}", tickers=["RARE"] if n == 0 else ["AAPL"]),
+            start + timedelta(seconds=2 * n),
+        )
+        for n in range(1500)
+    ]
+    services.items.load(rows)
+    scanned: list[int] = []
+    services.dynamodb.meta.client.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: scanned.append(parsed["ScannedCount"])
+    )
+
+    nothing = dashboard.get(ITEMS, params={"ticker": "NOPE", "limit": 1}).json()
+    assert (nothing, sum(scanned)) == ({"items": [], "next_cursor": None}, 0)
+
+    pages, cursor = [], None
+    while True:
+        scanned.clear()
+        params = {"ticker": "RARE", "limit": 1, **({"cursor": cursor} if cursor else {})}
+        body = dashboard.get(ITEMS, params=params).json()
+        assert sum(scanned) <= items_module.LISTING_READ_BUDGET
+        pages.append([i["item_id"] for i in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None or len(pages) > 10:
+            break
+    # 500 rows a request: two pages of misses (with cursors), the match, then the end.
+    assert pages == [[], [], ["busy-0000"], []]
+
+
+def test_a_cursor_at_an_hour_start_continues_below_that_hour(
+    dashboard: TestClient, services: Services
+) -> None:
+    """When the read budget runs out exactly at the end of an hour, the cursor is that hour's
+    start (no item id): the API takes it back and lists what is older."""
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    services.items.load(
+        [
+            (item_in(item_id="at-start"), hour),
+            (item_in(item_id="before"), hour - timedelta(microseconds=1)),
+        ]
+    )
+    cursor = Position.at(hour).encode()
+
+    body = dashboard.get(ITEMS, params={"cursor": cursor}).json()
+
+    assert ([i["item_id"] for i in body["items"]], body["next_cursor"]) == (["before"], None)

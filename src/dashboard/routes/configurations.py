@@ -1,9 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 
+from dashboard.routes.responses import (
+    CONFIGURATION_LINKS,
+    FIRST_CONFIGURATION_LINKS,
+    NO_SESSION,
+    NOT_FOUND,
+    TOO_MANY,
+    UNAVAILABLE,
+    UNREADABLE_BODY,
+    operation_id,
+)
 from sentiment.models import (
     MAX_CONFIGURATIONS_PER_USER,
     Configuration,
@@ -15,7 +25,12 @@ from sentiment.models import (
 from sentiment.store import ConfigurationLimitError, ConfigurationNotFoundError
 from sentiment.web import BearerDep, ServicesDep, user_from_bearer
 
-router = APIRouter(prefix="/api/v2/configurations", tags=["configurations"])
+router = APIRouter(
+    prefix="/api/v2/configurations",
+    tags=["configurations"],
+    responses={**NO_SESSION, **UNAVAILABLE},
+    generate_unique_id_function=operation_id,
+)
 
 
 def current_user(services: ServicesDep, credentials: BearerDep) -> str:
@@ -24,16 +39,13 @@ def current_user(services: ServicesDep, credentials: BearerDep) -> str:
 
 CurrentUser = Annotated[str, Depends(current_user)]
 ConfigId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="From create or list")]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such configuration for this user"}
-}
 
 
 def not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "configuration not found")
 
 
-@router.get("", response_model=ConfigurationList)
+@router.get("", response_model=ConfigurationList, responses={200: FIRST_CONFIGURATION_LINKS})
 def list_configurations(services: ServicesDep, user_id: CurrentUser) -> ConfigurationList:
     """The caller's configurations, oldest first."""
     return ConfigurationList(configurations=services.configurations.list(user_id))
@@ -43,7 +55,7 @@ def list_configurations(services: ServicesDep, user_id: CurrentUser) -> Configur
     "",
     response_model=Configuration,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": f"Already {MAX_CONFIGURATIONS_PER_USER} configurations"}},
+    responses={201: CONFIGURATION_LINKS, **TOO_MANY, **UNREADABLE_BODY},
 )
 def create_configuration(
     body: ConfigurationIn, services: ServicesDep, user_id: CurrentUser
@@ -58,7 +70,9 @@ def create_configuration(
         ) from error
 
 
-@router.get("/{config_id}", response_model=Configuration, responses=NOT_FOUND)
+@router.get(
+    "/{config_id}", response_model=Configuration, responses={200: CONFIGURATION_LINKS, **NOT_FOUND}
+)
 def get_configuration(
     config_id: ConfigId, services: ServicesDep, user_id: CurrentUser
 ) -> Configuration:
@@ -69,7 +83,11 @@ def get_configuration(
         raise not_found() from error
 
 
-@router.patch("/{config_id}", response_model=Configuration, responses=NOT_FOUND)
+@router.patch(
+    "/{config_id}",
+    response_model=Configuration,
+    responses={200: CONFIGURATION_LINKS, **NOT_FOUND, **UNREADABLE_BODY},
+)
 def update_configuration(
     config_id: ConfigId, body: ConfigurationPatch, services: ServicesDep, user_id: CurrentUser
 ) -> Configuration:

@@ -3,10 +3,11 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Response, status
 
+from dashboard.routes.responses import operation_id
 from sentiment.models import Health, RuntimeConfig
 from sentiment.web import ObservabilityDep, ServicesDep
 
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"], generate_unique_id_function=operation_id)
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})

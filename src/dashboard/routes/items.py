@@ -8,6 +8,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 from pydantic import Discriminator, Tag
 
+from dashboard.routes.responses import (
+    INGEST_LINKS,
+    NEXT_PAGE_LINKS,
+    NO_API_KEY,
+    UNAVAILABLE,
+    UNREADABLE_BODY,
+    operation_id,
+)
 from sentiment.models import (
     MAX_BATCH_ITEMS,
     IngestResult,
@@ -17,11 +25,11 @@ from sentiment.models import (
     Sentiment,
     Ticker,
 )
-from sentiment.positions import InvalidPositionError, Position, utc_now
+from sentiment.positions import TOKEN_PATTERN, InvalidPositionError, Position, utc_now
 from sentiment.store.items import CLOCK_SKEW
 from sentiment.web import ObservabilityDep, ServicesDep, unauthorized
 
-router = APIRouter(prefix="/api/v2/items", tags=["items"])
+router = APIRouter(prefix="/api/v2/items", tags=["items"], generate_unique_id_function=operation_id)
 
 API_KEY_SCHEME = 'ApiKey header="X-API-Key"'
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The ingest API key")
@@ -38,7 +46,14 @@ def require_ingest_key(
 
 
 def page_cursor(
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="`next_cursor` of the previous page (a token this API wrote)",
+            # Documented only: a malformed token keeps its precise 422 from Position.decode.
+            json_schema_extra={"pattern": TOKEN_PATTERN},
+        ),
+    ] = None,
 ) -> Position | None:
     if cursor is None:
         return None
@@ -63,7 +78,7 @@ IngestBody = Annotated[
 ]
 
 
-@router.get("", response_model=ItemPage)
+@router.get("", response_model=ItemPage, responses={200: NEXT_PAGE_LINKS, **UNAVAILABLE})
 def list_items(
     services: ServicesDep,
     cursor: Annotated[Position | None, Depends(page_cursor)],
@@ -81,7 +96,13 @@ def list_items(
     response_model=IngestResult,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_ingest_key)],
-    responses={200: {"model": IngestResult, "description": "Every item was a duplicate"}},
+    responses={
+        201: INGEST_LINKS,
+        200: {"model": IngestResult, "description": "Every item was a duplicate", **INGEST_LINKS},
+        **NO_API_KEY,
+        **UNREADABLE_BODY,
+        **UNAVAILABLE,
+    },
 )
 def ingest(
     body: IngestBody, services: ServicesDep, observability: ObservabilityDep, response: Response

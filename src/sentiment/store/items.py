@@ -6,7 +6,8 @@ import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +30,23 @@ from sentiment.store.tables import BUCKET, BY_BUCKET_INDEX, EXPIRES_AT, ITEM_ID,
 CLOCK_SKEW = timedelta(minutes=1)
 # REST listings look back as far as the longest metrics window.
 LISTING_LOOKBACK = timedelta(hours=168)
+# Items one listing request may read from the index. A filter is applied after the read, so
+# without a bound a sparse filter over a busy hour reads the whole hour to fill one page.
+LISTING_READ_BUDGET = 500
 _CONFLICT_RETRIES = 6
+
+
+@dataclass
+class _BucketRead:
+    """What one bucket gave a listing: items, rows read, and where reading stopped early."""
+
+    items: list[Item] = field(default_factory=list)
+    scanned: int = 0
+    stopped_at: Position | None = None
+
+
+def _bucket_start(bucket: str) -> datetime:
+    return datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
 class ItemStore:
@@ -147,7 +164,13 @@ class ItemStore:
         ticker: str | None = None,
         sentiment: str | None = None,
     ) -> tuple[list[Item], Position | None]:
-        """One page of items, newest first, and the position to continue from (if any)."""
+        """One page of items, newest first, and the position to continue from (if any).
+
+        One call reads at most :data:`LISTING_READ_BUDGET` items. The page is short only at
+        the end of the listing or when a filter spent that budget on items it did not match;
+        then the position is where reading stopped, so the next page carries on from there
+        (a page can be empty and still have a position).
+        """
         now = self._clock()
         start = now + CLOCK_SKEW
         if before is not None:
@@ -160,32 +183,38 @@ class ItemStore:
             filters = by_sentiment if filters is None else filters & by_sentiment
         buckets = list(reversed(hour_buckets(now - LISTING_LOOKBACK, start)))
         found: list[Item] = []
+        budget = LISTING_READ_BUDGET
         for bucket in self._buckets_with_matches(buckets, ticker, sentiment):
             condition: ConditionBase = Key(BUCKET).eq(bucket)
             if before and bucket == before.bucket:
                 condition &= Key(POSITION).lt(before.sort_key)
-            found.extend(
-                self._query(condition, forward=False, limit=limit - len(found), filters=filters)
-            )
+            read = self._read_back(condition, limit - len(found), budget, filters)
+            found.extend(read.items)
+            budget -= read.scanned
             if len(found) >= limit:
                 last = found[-1]
                 return found, Position(last.ingested_at, last.item_id)
+            if budget <= 0:
+                return found, read.stopped_at or Position.at(_bucket_start(bucket))
         return found, None
 
     def _buckets_with_matches(
         self, buckets: list[str], ticker: str | None, sentiment: str | None
     ) -> Iterator[str]:
-        """The buckets worth querying, newest first: the first always, then (only while the
-        page is not full) those whose hour counter shows a matching item. Counters are read in
-        growing chunks, so a sparse filter costs a few BatchGetItems instead of a Query per
-        empty hour, and a busy feed reads a dozen counter rows at most."""
+        """The buckets worth querying, newest first: those whose hour counter shows a matching
+        item, except that an unfiltered listing queries the first (the current hour) unasked.
+        Counters are read lazily in growing chunks, so a sparse filter costs a few
+        BatchGetItems instead of a Query per empty hour, and a busy feed reads a dozen counter
+        rows at most."""
         if not buckets:
             return
-        yield buckets[0]
+        if not ticker and not sentiment:
+            yield buckets[0]
+            buckets = buckets[1:]
         tickers = [ticker] if ticker else None
-        rest, start = buckets[1:], 0
+        start = 0
         for size in itertools.chain([12], itertools.repeat(100)):
-            chunk = rest[start : start + size]
+            chunk = buckets[start : start + size]
             if not chunk:
                 return
             start += size
@@ -194,13 +223,42 @@ class ItemStore:
                 if rows[bucket_counter_id(bucket)].count(sentiment, tickers=tickers) > 0:
                     yield bucket
 
+    def _read_back(
+        self, condition: ConditionBase, want: int, budget: int, filters: ConditionBase | None
+    ) -> _BucketRead:
+        """Up to ``want`` items of one bucket, newest first, reading at most ``budget`` rows.
+
+        DynamoDB applies ``Limit`` before the filter, so ``Limit`` is what bounds the read."""
+        request: dict[str, Any] = {
+            "IndexName": BY_BUCKET_INDEX,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+        }
+        if filters is not None:
+            request["FilterExpression"] = filters
+        read = _BucketRead()
+        while True:
+            rows_left = budget - read.scanned
+            request["Limit"] = rows_left if filters is not None else min(want, rows_left)
+            page = self._table.query(**request)
+            read.scanned += page["ScannedCount"]
+            for row in page["Items"]:
+                read.items.append(Item.model_validate(row))
+                if len(read.items) == want:
+                    return read
+            if "LastEvaluatedKey" not in page:
+                return read
+            if read.scanned >= budget:
+                read.stopped_at = Position.from_sort_key(page["LastEvaluatedKey"][POSITION])
+                return read
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _query(
         self,
         condition: ConditionBase,
         *,
         forward: bool,
         limit: int | None,
-        filters: ConditionBase | None = None,
     ) -> Iterator[Item]:
         """Pages through one bucket of the index, yielding at most ``limit`` items."""
         request: dict[str, Any] = {
@@ -208,11 +266,9 @@ class ItemStore:
             "KeyConditionExpression": condition,
             "ScanIndexForward": forward,
         }
-        if filters is not None:
-            request["FilterExpression"] = filters
         yielded = 0
         while limit is None or yielded < limit:
-            if limit is not None and filters is None:
+            if limit is not None:
                 request["Limit"] = limit - yielded
             page = self._table.query(**request)
             for row in page["Items"]:
