@@ -101,12 +101,16 @@ def install_common(app: FastAPI, services: Services, observability: Observabilit
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         observability.logger.exception("storage rejected the request", extra=log)
-        detail = f"storage rejected the request ({failure.code}: {failure.message}); "
-        # A request DynamoDB refuses to store is the caller's to change; anything else is ours.
-        code = status.HTTP_422_UNPROCESSABLE_CONTENT
-        if failure.code not in REJECTED_AS_INVALID:
-            code = status.HTTP_500_INTERNAL_SERVER_ERROR
-        return JSONResponse({"detail": detail + "retrying will not help"}, code)
+        message = (
+            f"storage rejected the request ({failure.code}: {failure.message}); "
+            "retrying will not help"
+        )
+        if failure.code in REJECTED_AS_INVALID:
+            # The request as sent can never be stored: the caller's to change, so a 422 shaped
+            # like every other 422 (the OpenAPI document has one error body per status).
+            rejected = {"type": "storage_rejected", "loc": ["body"], "msg": message}
+            return JSONResponse({"detail": [rejected]}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse({"detail": message}, status.HTTP_500_INTERNAL_SERVER_ERROR)
 
     async def misconfigured(request: Request, error: Exception) -> JSONResponse:
         observability.logger.error(str(error))

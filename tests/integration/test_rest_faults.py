@@ -104,9 +104,12 @@ async def test_a_permanent_rejection_is_not_dressed_up_as_transient(
     response = await ingest(client, stack, item)
     assert response.status_code == 422, response.text
     assert "retry-after" not in response.headers
+    message = (
+        "storage rejected the request (ValidationException: Item size has exceeded the maximum "
+        "allowed size); retrying will not help"
+    )
     assert response.json() == {
-        "detail": "storage rejected the request (ValidationException: Item size has exceeded "
-        "the maximum allowed size); retrying will not help"
+        "detail": [{"type": "storage_rejected", "loc": ["body"], "msg": message}]
     }
     proxy.heal()
     assert await total_for(stack, item["tickers"][0]) == 0

@@ -29,11 +29,15 @@ def _error(description: str, headers: dict[str, str] | None = None) -> dict[str,
 
 
 UNAVAILABLE: Responses = {
+    500: _error(
+        "Storage refused the request for good (a missing table, no permission): `storage "
+        "rejected the request (<code>: <message>); retrying will not help`"
+    ),
     503: _error(
         "Storage is unavailable for now (retry after `Retry-After` seconds), or the service "
         "is not configured",
         {"Retry-After": "Seconds to wait before retrying (storage failures only)"},
-    )
+    ),
 }
 UNREADABLE_BODY: Responses = {
     400: _error("The body is not text in a Unicode encoding, so it cannot be read as JSON")
