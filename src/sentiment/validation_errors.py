@@ -24,9 +24,10 @@ NOT_UNICODE = (
 
 
 def public_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The first :data:`MAX_REPORTED_ERRORS` errors, JSON-safe, every echo cut short."""
+    """The first :data:`MAX_REPORTED_ERRORS` errors, JSON-safe, every echo cut short, each
+    reported once (a parameter two dependencies declare is validated, and refused, twice)."""
     shown = []
-    for error in itertools.islice(errors, MAX_REPORTED_ERRORS):
+    for error in itertools.islice(_distinct(errors), MAX_REPORTED_ERRORS):
         entry: dict[str, Any] = {
             "type": error["type"],
             "loc": [part if isinstance(part, int) else _short(str(part)) for part in error["loc"]],
@@ -38,6 +39,15 @@ def public_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             entry["ctx"] = {_short(str(k)): _echo(v) for k, v in error["ctx"].items()}
         shown.append(entry)
     return shown
+
+
+def _distinct(errors: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    seen: set[tuple[str, tuple[Any, ...]]] = set()
+    for error in errors:
+        key = (str(error["type"]), tuple(map(str, error["loc"])))
+        if key not in seen:
+            seen.add(key)
+            yield error
 
 
 def _echo(value: Any) -> Any:

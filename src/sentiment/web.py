@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sentiment.auth import InvalidTokenError
 from sentiment.headers import SecurityHeaders, default_headers
+from sentiment.models import CONFIG_ID_PATTERN
 from sentiment.observability import Observability
 from sentiment.secrets import SecretNotConfiguredError
 from sentiment.services import Services
@@ -44,6 +45,10 @@ def get_observability(request: Request) -> Observability:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ObservabilityDep = Annotated[Observability, Depends(get_observability)]
+# A configuration id in a path, the same rule in both apps: a malformed one is a 422.
+ConfigIdPath = Annotated[
+    str, Path(pattern=CONFIG_ID_PATTERN, description="A configuration id, from create or list")
+]
 BearerDep = Annotated[
     HTTPAuthorizationCredentials | None,
     Depends(

@@ -8,25 +8,22 @@ serves many streams (the local stack, a container).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 
 class Slot:
     """One open stream's claim on capacity; :meth:`release` is safe to call any number of times."""
 
-    def __init__(self, manager: ConnectionManager) -> None:
-        self._manager: ConnectionManager | None = manager
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        self._give_back: Callable[[], None] | None = give_back
         self.connection_id = uuid.uuid4().hex[:12]
-
-    @property
-    def held(self) -> bool:
-        return self._manager is not None
 
     def release(self) -> bool:
         """Give the slot back; True only the first time."""
-        manager, self._manager = self._manager, None
-        if manager is None:
+        give_back, self._give_back = self._give_back, None
+        if give_back is None:
             return False
-        manager._active -= 1
+        give_back()
         return True
 
 
@@ -53,4 +50,7 @@ class ConnectionManager:
             self.rejected += 1
             return None
         self._active += 1
-        return Slot(self)
+        return Slot(self._give_back)
+
+    def _give_back(self) -> None:
+        self._active -= 1

@@ -150,10 +150,6 @@ class Hub:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscribers)
-
     def subscribe(self, start: Position, tickers: Iterable[str] | None = None) -> Subscriber:
         subscriber = Subscriber(start, tickers, self._buffer_size)
         self._subscribers.add(subscriber)

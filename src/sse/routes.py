@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel
 
 from sentiment.auth import InvalidTokenError
 from sentiment.models import Configuration
 from sentiment.store import ConfigurationNotFoundError
-from sentiment.web import BearerDep, ServicesDep, invalid_token, user_from_bearer
+from sentiment.web import BearerDep, ConfigIdPath, ServicesDep, invalid_token, user_from_bearer
 from sse.connections import Slot
 from sse.cursor import StartPoint, start_point
 from sse.events import encode
@@ -83,11 +83,8 @@ def lambda_context(
     return context
 
 
-ConfigId = Annotated[str, Path(max_length=64)]
-
-
 def stream_owner(
-    config_id: ConfigId,
+    config_id: ConfigIdPath,
     services: ServicesDep,
     credentials: BearerDep,
     ticket: Annotated[
@@ -104,7 +101,7 @@ def stream_owner(
 
 
 def owned_configuration(
-    config_id: ConfigId, services: ServicesDep, user_id: Annotated[str, Depends(stream_owner)]
+    config_id: ConfigIdPath, services: ServicesDep, user_id: Annotated[str, Depends(stream_owner)]
 ) -> Configuration:
     try:
         return services.configurations.get(user_id, config_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from dashboard.routes.responses import (
     CONFIGURATION_LINKS,
@@ -23,7 +23,7 @@ from sentiment.models import (
     StreamTicket,
 )
 from sentiment.store import ConfigurationLimitError, ConfigurationNotFoundError
-from sentiment.web import BearerDep, ServicesDep, user_from_bearer
+from sentiment.web import BearerDep, ConfigIdPath, ServicesDep, user_from_bearer
 
 router = APIRouter(
     prefix="/api/v2/configurations",
@@ -38,7 +38,6 @@ def current_user(services: ServicesDep, credentials: BearerDep) -> str:
 
 
 CurrentUser = Annotated[str, Depends(current_user)]
-ConfigId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="From create or list")]
 
 
 def not_found() -> HTTPException:
@@ -74,7 +73,7 @@ def create_configuration(
     "/{config_id}", response_model=Configuration, responses={200: CONFIGURATION_LINKS, **NOT_FOUND}
 )
 def get_configuration(
-    config_id: ConfigId, services: ServicesDep, user_id: CurrentUser
+    config_id: ConfigIdPath, services: ServicesDep, user_id: CurrentUser
 ) -> Configuration:
     """One of the caller's configurations."""
     try:
@@ -89,7 +88,7 @@ def get_configuration(
     responses={200: CONFIGURATION_LINKS, **NOT_FOUND, **UNREADABLE_BODY},
 )
 def update_configuration(
-    config_id: ConfigId, body: ConfigurationPatch, services: ServicesDep, user_id: CurrentUser
+    config_id: ConfigIdPath, body: ConfigurationPatch, services: ServicesDep, user_id: CurrentUser
 ) -> Configuration:
     """Rename a configuration and/or replace its tickers."""
     try:
@@ -100,7 +99,7 @@ def update_configuration(
 
 @router.delete("/{config_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_configuration(
-    config_id: ConfigId, services: ServicesDep, user_id: CurrentUser
+    config_id: ConfigIdPath, services: ServicesDep, user_id: CurrentUser
 ) -> Response:
     """Delete a configuration."""
     try:
@@ -112,7 +111,7 @@ def delete_configuration(
 
 @router.post("/{config_id}/stream-ticket", response_model=StreamTicket, responses=NOT_FOUND)
 def create_stream_ticket(
-    config_id: ConfigId, services: ServicesDep, user_id: CurrentUser
+    config_id: ConfigIdPath, services: ServicesDep, user_id: CurrentUser
 ) -> StreamTicket:
     """A short-lived ticket for this configuration's stream (`?ticket=` on the SSE URL)."""
     try:

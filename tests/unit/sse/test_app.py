@@ -29,6 +29,7 @@ from tests.utils.factories import item_in
 MAX_CONNECTIONS = 3
 STATUS = "/api/v2/stream/status"
 GLOBAL = "/api/v2/stream"
+UNKNOWN_CONFIG = "0" * 32  # well formed, never created
 HEARTBEAT_SECONDS = 2.0
 
 
@@ -187,7 +188,7 @@ def test_global_stream_when_full_is_503_with_retry_after(client: TestClient) -> 
 
 
 def test_config_stream_without_auth_is_401(client: TestClient) -> None:
-    response = client.get(config_stream("cfg-unknown"))
+    response = client.get(config_stream(UNKNOWN_CONFIG))
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
@@ -211,10 +212,21 @@ def test_config_stream_with_a_bad_token_or_ticket_is_401(
     assert runtime_of(client).connections.active == 0
 
 
-def test_unknown_config_is_404(client: TestClient, user: tuple[str, str]) -> None:
+def test_a_malformed_config_id_is_422(client: TestClient, user: tuple[str, str]) -> None:
     _, token = user
 
     response = client.get(config_stream("cfg-unknown"), headers=bearer(token))
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]  # once, though two dependencies read the id
+    assert (error["type"], error["loc"]) == ("string_pattern_mismatch", ["path", "config_id"])
+    assert runtime_of(client).connections.active == 0
+
+
+def test_unknown_config_is_404(client: TestClient, user: tuple[str, str]) -> None:
+    _, token = user
+
+    response = client.get(config_stream(UNKNOWN_CONFIG), headers=bearer(token))
 
     assert response.status_code == 404
     assert response.json() == {"detail": "configuration not found"}
@@ -239,7 +251,7 @@ def test_config_stream_checks_auth_then_config_then_capacity(
     slots = fill(client)
 
     assert client.get(config_stream(config_id)).status_code == 401
-    assert client.get(config_stream("cfg-unknown"), headers=bearer(token)).status_code == 404
+    assert client.get(config_stream(UNKNOWN_CONFIG), headers=bearer(token)).status_code == 404
     full = client.get(config_stream(config_id), headers=bearer(token) | ENDED)
     assert full.status_code == 503
     assert full.headers["retry-after"] == "5"

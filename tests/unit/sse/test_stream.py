@@ -108,7 +108,7 @@ async def test_heartbeat_counts_every_open_stream(make_harness: Callable[..., Ha
 
     assert heartbeat.event == "heartbeat"
     assert heartbeat.data.connections == 2
-    assert harness.hub.subscribers == 2
+    assert harness.hub.running
     await first.cancel()
     await second.cancel()
     assert harness.connections.active == 0
@@ -408,8 +408,8 @@ async def test_past_end_closes_right_after_the_first_heartbeat(
     assert closing.id == Position.at(frozen.now).encode()
     assert stream.error is None
     assert stream.events == sent
-    assert not request.slot.held
-    assert harness.hub.subscribers == 0
+    assert request.slot.release() is False  # released already
+    assert not harness.hub.running
     assert harness.metrics_service.calls == []
     assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["lifetime"]
 
@@ -425,7 +425,7 @@ async def test_stream_ends_when_its_lifetime_runs_out_while_waiting(
 
     assert [e.event for e in stream.events] == ["heartbeat", "metrics", None]
     assert stream.events[-1].comment == "closing: lifetime"
-    assert not request.slot.held
+    assert request.slot.release() is False  # released already
 
 
 async def test_slow_subscriber_stream_closes_so_the_client_resumes(
@@ -447,8 +447,8 @@ async def test_slow_subscriber_stream_closes_so_the_client_resumes(
     # Resuming from the closing id replays the whole burst: nothing is lost.
     assert position_of(closing) >= position_of(greeting[-1])
     assert all(position_of(closing) < item_position(item) for item in burst)
-    assert not request.slot.held
-    assert harness.hub.subscribers == 0
+    assert request.slot.release() is False  # released already
+    assert not harness.hub.running
     assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["slow_subscriber"]
 
 
@@ -482,7 +482,7 @@ async def test_every_event_has_a_type_and_an_id_and_ids_never_go_backwards(
     # The stream's position moves forward with the hub's watermark.
     assert position_of(sent[-1]) > start.position
     assert harness.telemetry.events_total["new_item"] == 5
-    assert not request.slot.held
+    assert request.slot.release() is False  # released already
 
 
 # --- sick storage ---------------------------------------------------------------------------
@@ -581,6 +581,6 @@ async def test_an_unexpected_error_ends_the_stream_with_its_closing_event(
     assert stream.error is None
     assert stream.events[-1].comment == "closing: error"
     assert stream.events[-1].id == stream.events[0].id
-    assert not request.slot.held
+    assert request.slot.release() is False  # released already
     assert len(harness.logs.messages("stream failed")) == 1
     assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["error"]
