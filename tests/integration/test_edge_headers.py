@@ -93,7 +93,8 @@ def test_dashboard_api_answers_are_locked_down(
     [
         ("/health", 200),
         ("/api/v2/stream/status", 200),
-        ("/api/v2/configurations/nope/stream", 401),
+        (f"/api/v2/configurations/{'0' * 32}/stream", 401),
+        ("/api/v2/configurations/nope/stream", 422),
         ("/openapi.json", 200),
     ],
 )
