@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic_core import PydanticKnownError
 
+from sentiment.commas import comma_parts
 from sentiment.positions import ITEM_ID_PATTERN
 
 TICKER_PATTERN = r"^[A-Z][A-Z0-9.-]{0,9}$"
@@ -67,7 +68,7 @@ def _split_commas(value: object) -> object:
     parts = sum(text.count(",") + 1 for text in texts)
     if parts > MAX_FILTER_TICKERS:
         raise _too_many_tickers(parts)
-    return [part.strip() for text in texts for part in text.split(",") if part.strip()]
+    return comma_parts(*texts)
 
 
 def _too_many_tickers(count: int) -> PydanticKnownError:

@@ -13,13 +13,13 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic.functional_validators import BeforeValidator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sentiment.commas import comma_parts
+
 LOCAL_ENVIRONMENTS = frozenset({"local", "test"})
 
 
 def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+    return comma_parts(value) if isinstance(value, str) else value
 
 
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
