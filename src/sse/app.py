@@ -85,6 +85,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        previous = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)  # the server process's, set when it starts serving
         flusher = asyncio.create_task(_flush_periodically(runtime))
         try:
@@ -93,6 +94,7 @@ def create_app(
             flusher.cancel()
             await runtime.hub.close()
             runtime.telemetry.flush(runtime.connections.active)
+            gc.set_threshold(*previous)
 
     app = FastAPI(
         title="Sentiment dashboard streams",

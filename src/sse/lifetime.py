@@ -39,7 +39,8 @@ def stream_end(
     now: float | None = None,
     jitter: float | None = None,
 ) -> float:
-    """The ``time.monotonic()`` instant this stream should close."""
+    """The monotonic instant (``now``'s clock, ``time.monotonic()`` by default) this stream
+    should close."""
     now = time.monotonic() if now is None else now
     if jitter is None:
         jitter = random.uniform(JITTER_LOW, 1.0)  # noqa: S311 - spreading, not security

@@ -165,7 +165,7 @@ async def global_stream(
     runtime: RuntimeDep, slot: SlotDep, start: StartDep, context: ContextDep
 ) -> EventSourceResponse:
     """Every new item, heartbeats and metrics. Resumes after `Last-Event-ID`."""
-    end_at = stream_end(runtime.max_stream_seconds, context)
+    end_at = stream_end(runtime.max_stream_seconds, context, now=runtime.monotonic())
     stream = StreamRequest(slot=slot, start=start, end_at=end_at)
     return event_source(runtime, stream)
 
@@ -189,7 +189,7 @@ async def configuration_stream(
     stream = StreamRequest(
         slot=slot,
         start=start,
-        end_at=stream_end(runtime.max_stream_seconds, context),
+        end_at=stream_end(runtime.max_stream_seconds, context, now=runtime.monotonic()),
         tickers=config.tickers,
         config_id=config.config_id,
     )

@@ -50,9 +50,10 @@ class StreamRuntime:
     max_stream_seconds: float
     started_at: float
     clock: Callable[[], datetime] = utc_now
+    monotonic: Callable[[], float] = time.monotonic  # timers and lifetimes (a fake in tests)
 
     def uptime(self) -> float:
-        return round(time.monotonic() - self.started_at, 3)
+        return round(self.monotonic() - self.started_at, 3)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class StreamRequest:
 
     slot: Slot
     start: StartPoint
-    end_at: float  # time.monotonic() instant to close by
+    end_at: float  # the runtime's monotonic() instant to close by
     tickers: list[str] | None = None
     config_id: str | None = None
 
@@ -99,7 +100,7 @@ class Stream:
         self._replay_ceiling = self.position
         self._missed: tuple[datetime, list[Item]] | None = None  # the replay read's result
         self._read: asyncio.Future[list[Item]] | None = None  # the replay read in flight
-        now = time.monotonic()
+        now = self._runtime.monotonic()
         self._next_heartbeat = now + runtime.heartbeat_interval
         self._next_metrics = now  # as soon as the stream is live
         self._metrics: asyncio.Future[Metrics | None] | None = None
@@ -110,7 +111,7 @@ class Stream:
 
     async def events(self) -> AsyncIterator[ServerSentEvent]:
         """The whole stream; its ``finally`` is the single place a stream is torn down."""
-        opened = time.monotonic()
+        opened = self._runtime.monotonic()
         self._runtime.telemetry.stream_opened()
         self._runtime.logger.info(
             "stream opened",
@@ -141,7 +142,7 @@ class Stream:
                 extra={
                     **self._log_keys,
                     "reason": self.reason,
-                    "duration_seconds": round(time.monotonic() - opened, 3),
+                    "duration_seconds": round(self._runtime.monotonic() - opened, 3),
                 },
             )
 
@@ -194,7 +195,7 @@ class Stream:
                 extra = {**self._log_keys, "error": repr(error)}
                 runtime.logger.warning("replay read failed; retrying", extra=extra)
             async for beat in self._heartbeats_until(
-                until=time.monotonic() + runtime.poll_interval
+                until=self._runtime.monotonic() + runtime.poll_interval
             ):
                 yield beat
 
@@ -228,7 +229,7 @@ class Stream:
         """True once the stream must close; says why in ``reason``."""
         if self._subscriber.dropped:
             self.reason = "slow_subscriber"
-        elif time.monotonic() >= self._request.end_at:
+        elif self._runtime.monotonic() >= self._request.end_at:
             self.reason = "lifetime"
         else:
             return False
@@ -241,7 +242,7 @@ class Stream:
         idle = not self._backlog and (pending is None or not pending.done())
         if idle:
             deadline = min(until, self._next_heartbeat, self._request.end_at)
-            await self._subscriber.wait(deadline - time.monotonic())
+            await self._subscriber.wait(deadline - self._runtime.monotonic())
         self._backlog.extend(self._subscriber.drain())
 
     async def _heartbeats_until(
@@ -251,11 +252,11 @@ class Stream:
         must end. Live items meanwhile wait in the backlog."""
         if pending is not None:
             pending.add_done_callback(self._subscriber.wake)
-        while not (pending is not None and pending.done()) and time.monotonic() < until:
+        while not (pending is not None and pending.done()) and self._runtime.monotonic() < until:
             if self._ending():
                 return
             await self._subscriber.wait(
-                min(until, self._next_heartbeat, self._request.end_at) - time.monotonic()
+                min(until, self._next_heartbeat, self._request.end_at) - self._runtime.monotonic()
             )
             self._backlog.extend(self._subscriber.drain())
             if (beat := self._heartbeat_if_due()) is not None:
@@ -264,7 +265,7 @@ class Stream:
     # --- events ----------------------------------------------------------------------------
 
     def _heartbeat_if_due(self) -> ServerSentEvent | None:
-        now = time.monotonic()
+        now = self._runtime.monotonic()
         if now < self._next_heartbeat:
             return None
         self._next_heartbeat = now + self._runtime.heartbeat_interval
@@ -282,7 +283,7 @@ class Stream:
     def _start_metrics_if_due(self) -> None:
         """A refresh in the background when the timer is due; a round is skipped while the
         previous refresh is still running."""
-        now = time.monotonic()
+        now = self._runtime.monotonic()
         if now < self._next_metrics:
             return
         self._next_metrics = now + self._runtime.metrics_interval

@@ -162,7 +162,7 @@ class Harness:
         return StreamRequest(
             slot=slot,
             start=start or StartPoint(Position.at(self.runtime.clock())),
-            end_at=time.monotonic() + end_in,
+            end_at=self.runtime.monotonic() + end_in,
             tickers=tickers,
             config_id=config_id,
         )
@@ -186,6 +186,7 @@ async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
         clock: Callable[[], datetime] = utc_now,
         separate_replay_source: bool = False,
         metrics_ttl: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> Harness:
         source = FakeSource()
         replay_source = FakeSource() if separate_replay_source else source
@@ -213,8 +214,9 @@ async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
             poll_interval=poll_interval,
             replay_limit=replay_limit,
             max_stream_seconds=840.0,
-            started_at=time.monotonic(),
+            started_at=monotonic(),
             clock=clock,
+            monotonic=monotonic,
         )
         return Harness(
             source, replay_source, hub, metrics_service, connections, telemetry, logs, runtime

@@ -7,6 +7,7 @@ extra heartbeats rather than a hang)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from sentiment.models import ConfigurationIn
 from sentiment.positions import Position, utc_now
 from sentiment.services import Services, build_services
 from sentiment.settings import Settings
-from sse.app import create_app
+from sse.app import GC_THRESHOLDS, create_app
 from sse.connections import Slot
 from sse.lifetime import DEADLINE_MARGIN_SECONDS
 from sse.stream import StreamRuntime
@@ -366,3 +367,12 @@ def test_config_stream_with_a_ticket(
     assert frames[1]["data"]["item_id"] == "aapl-1"
     assert frames[2]["data"]["tickers"] == ["AAPL", "MSFT"]
     assert runtime_of(client).connections.active == 0
+
+
+def test_the_server_raises_the_gc_thresholds_while_serving_and_restores_them(
+    app_services: Services,
+) -> None:
+    before = gc.get_threshold()
+    with TestClient(create_app(services=app_services)):
+        assert gc.get_threshold() == GC_THRESHOLDS
+    assert gc.get_threshold() == before

@@ -10,9 +10,11 @@ import pytest
 from fastapi.sse import ServerSentEvent
 
 from sentiment.positions import Position, utc_now
+from sentiment.settings import Settings
 from sse import events
 from sse.cursor import StartPoint, start_point
-from sse.hub import POLL_OVERLAP, item_position
+from sse.hub import POLL_OVERLAP, Subscriber, item_position
+from sse.lifetime import stream_end
 from tests.unit.conftest import Clock
 from tests.unit.sse.conftest import (
     TIMEOUT,
@@ -584,3 +586,64 @@ async def test_an_unexpected_error_ends_the_stream_with_its_closing_event(
     assert request.slot.release() is False  # released already
     assert len(harness.logs.messages("stream failed")) == 1
     assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["error"]
+
+
+# --- the default cadences, on a fake clock ---------------------------------------------------
+
+
+class FakeMonotonic:
+    """A monotonic clock that moves only when a stream waits with nothing to wake it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fake_monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
+    """Subscribers wait on the fake clock: a wait that nothing ends within a moment of real
+    time (a background read finishing, an item offered) lets the whole timeout pass at once."""
+    fake = FakeMonotonic()
+
+    async def wait(self: Subscriber, seconds: float) -> None:
+        if self._buffer or self.dropped or seconds <= 0:
+            return
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), 0.05)
+        except TimeoutError:
+            fake.now += seconds
+        finally:
+            self._waiter = None
+
+    monkeypatch.setattr(Subscriber, "wait", wait)
+    return fake
+
+
+async def test_default_cadences_heartbeat_and_metrics_every_30_s_until_the_lifetime(
+    make_harness: Callable[..., Harness], fake_monotonic: FakeMonotonic
+) -> None:
+    defaults = Settings()
+    harness = make_harness(
+        heartbeat_interval=defaults.SSE_HEARTBEAT_INTERVAL,
+        metrics_interval=defaults.SSE_METRICS_INTERVAL,
+        monotonic=fake_monotonic,
+    )
+    opened = fake_monotonic.now
+    lifetime = stream_end(defaults.SSE_MAX_STREAM_SECONDS, None, now=opened, jitter=0.9) - opened
+    request = harness.request(end_in=lifetime)
+
+    sent: list[tuple[float, str | None]] = []
+    async with asyncio.timeout(60):
+        async for event in harness.stream(request):
+            sent.append((round(fake_monotonic.now - opened, 3), event.event))
+
+    assert lifetime == 756.0  # 90% of the default 840 s cap
+    beats = [at for at, kind in sent if kind == "heartbeat"]
+    metrics = [at for at, kind in sent if kind == "metrics"]
+    assert beats == [30.0 * n for n in range(26)]  # the greeting, then every 30 s
+    assert metrics == [30.0 * n for n in range(26)]  # the first at once, then every 30 s
+    assert sent[-1] == (756.0, None)  # the closing frame, at the end of the lifetime
+    assert [r["reason"] for r in harness.logs.messages("stream closed")] == ["lifetime"]
