@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,31 +11,35 @@ import pytest
 from dashboard import handler as lambda_module
 from sentiment.settings import Settings
 from tests.unit.conftest import API_KEY, AUTH_SECRET
+from tests.utils.lambda_events import LambdaContext, function_url_event
 
-EVENTS = Path(__file__).parent / "events"
+INGEST_BODY = {
+    "item_id": "lambda-event-1",
+    "source": "newswire",
+    "title": "Chipmaker beats estimates",
+    "url": "https://news.example.com/articles/lambda-event-1",
+    "tickers": ["NVDA", "AMD"],
+    "sentiment": "positive",
+    "score": 0.72,
+    "confidence": 0.88,
+    "published_at": "2026-11-21T12:29:00Z",
+}
 
 
-def load_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
-    return event
+def health() -> dict[str, Any]:
+    return function_url_event("GET", "/health", headers={"accept-encoding": "gzip, deflate, br"})
 
 
-@dataclass
-class FakeContext:
-    """The attributes of the Lambda context object that Powertools and Mangum read."""
-
-    function_name: str = "test-sentiment-dashboard"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:test-sentiment-dashboard"
+def ingest() -> dict[str, Any]:
+    """As a producer posts it; Function URLs hand the body over base64-encoded."""
+    headers = {"x-api-key": API_KEY}
+    return function_url_event(
+        "POST", "/api/v2/items", headers=headers, body=INGEST_BODY, base64_body=True
     )
-    aws_request_id: str = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"
-    log_group_name: str = "/aws/lambda/test-sentiment-dashboard"
-    log_stream_name: str = "2026/11/21/[$LATEST]0123456789abcdef"
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+
+def metrics_request() -> dict[str, Any]:
+    return function_url_event("GET", "/api/v2/metrics", query="hours=1&tickers=AAPL,MSFT")
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def lambda_env(
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return lambda_module.handler(event, FakeContext())
+    return lambda_module.handler(event, LambdaContext())
 
 
 def json_body(response: dict[str, Any]) -> Any:
@@ -73,7 +75,7 @@ def json_body(response: dict[str, Any]) -> Any:
 @pytest.mark.usefixtures("lambda_env")
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_get_health() -> None:
-    response = invoke(load_event("function_url_get_health.json"))
+    response = invoke(health())
 
     assert response["statusCode"] == 200
     assert response["headers"]["content-type"] == "application/json"
@@ -84,7 +86,7 @@ def test_get_health() -> None:
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_get_health_503_without_the_items_table(dynamodb: Any, settings: Settings) -> None:
     dynamodb.meta.client.delete_table(TableName=settings.ITEMS_TABLE)
-    response = invoke(load_event("function_url_get_health.json"))
+    response = invoke(health())
 
     assert response["statusCode"] == 503
     assert json_body(response) == {"status": "unavailable", "dynamodb": "unreachable"}
@@ -93,15 +95,15 @@ def test_get_health_503_without_the_items_table(dynamodb: Any, settings: Setting
 @pytest.mark.usefixtures("lambda_env")
 def test_base64_post_then_query_string_get() -> None:
     """A base64-encoded ingest body is decoded; the raw query string reaches the route."""
-    created = invoke(load_event("function_url_post_items.json"))
+    created = invoke(ingest())
     assert created["statusCode"] == 201
     assert json_body(created) == {"created": ["lambda-event-1"], "duplicates": []}
 
-    again = invoke(load_event("function_url_post_items.json"))
+    again = invoke(ingest())
     assert again["statusCode"] == 200
     assert json_body(again) == {"created": [], "duplicates": ["lambda-event-1"]}
 
-    metrics = invoke(load_event("function_url_get_metrics.json"))
+    metrics = invoke(metrics_request())
     assert metrics["statusCode"] == 200
     assert metrics["headers"]["content-type"] == "application/json"
     body = json_body(metrics)
@@ -113,7 +115,7 @@ def test_base64_post_then_query_string_get() -> None:
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_handler_is_built_once_per_environment() -> None:
     """Warm invocations reuse the app (and its clients) built on the first one."""
-    invoke(load_event("function_url_get_health.json"))
+    invoke(health())
     first = lambda_module.build_handler()
-    invoke(load_event("function_url_get_health.json"))
+    invoke(health())
     assert lambda_module.build_handler() is first
