@@ -279,9 +279,18 @@ class ConfigurationList(BaseModel):
 # --- service -----------------------------------------------------------------------------
 
 
+class WatchListRules(BaseModel):
+    """What a watch list may hold, so the page checks input as the API will."""
+
+    ticker_pattern: str = TICKER_PATTERN
+    max_tickers: int = MAX_TICKERS_PER_CONFIGURATION
+    max_watch_lists: int = MAX_CONFIGURATIONS_PER_USER
+
+
 class RuntimeConfig(BaseModel):
     sse_url: str
     environment: str
+    watch_lists: WatchListRules = WatchListRules()
 
 
 class Health(BaseModel):

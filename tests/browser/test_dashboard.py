@@ -295,6 +295,7 @@ def test_page_helpers(open_page: Any) -> None:
         """async () => {
           const f = await import('/js/format.js');
           const c = await import('/js/configs.js');
+          const rules = (await (await fetch('/api/v2/runtime-config')).json()).watch_lists;
           const now = Date.parse('2026-11-21T12:00:00Z');
           return {
             ages: [0, 1500, 12000, 59000, 60000, 3599000, 3600000, 47 * 3600000, 49 * 3600000]
@@ -303,10 +304,10 @@ def test_page_helpers(open_page: Any) -> None:
             scores: [0.4, -0.1, 0, -0.004, 0.125, -0.375, 1].map(f.formatScore),
             shares: [f.formatShare(1, 3), f.formatShare(1, 8), f.formatShare(0, 0)],
             counts: [f.formatCount(0), f.formatCount(1234567)],
-            parsed: c.parseTickers(' aapl,msft; brk.b  AAPL '),
-            empty: c.parseTickers(' , '),
-            bad: c.parseTickers('AAPL, 9X'),
-            many: c.parseTickers('A B C D E F'),
+            parsed: c.parseTickers(' aapl,msft; brk.b  AAPL ', rules),
+            empty: c.parseTickers(' , ', rules),
+            bad: c.parseTickers('AAPL, 9X', rules),
+            many: c.parseTickers('A B C D E F', rules),
             micro: f.parseTime('2026-11-21T02:10:26.716712Z')
               === Date.parse('2026-11-21T02:10:26.716Z'),
           };

@@ -400,10 +400,12 @@ def test_dashboard_handler_answers_function_url_events(
     assert json.loads(health["body"]) == {"status": "ok", "dynamodb": "ok"}
     assert page["statusCode"] == 200
     assert "<html" in page["body"].lower()
-    assert json.loads(runtime_config["body"]) == {
-        "sse_url": "https://sse.example.invalid",
-        "environment": ENVIRONMENT,
-    }
+    config = json.loads(runtime_config["body"])
+    assert (config["sse_url"], config["environment"]) == (
+        "https://sse.example.invalid",
+        ENVIRONMENT,
+    )
+    assert config["watch_lists"]["max_tickers"] == 5
     # The signing secret and the ingest key both come from SSM SecureString parameters.
     assert session["statusCode"] == 201, session
     assert set(json.loads(session["body"])) >= {"user_id", "token", "expires_at"}

@@ -21,6 +21,11 @@ def test_runtime_config_names_the_sse_app(api: httpx.Client, stack: RunningStack
     assert api.get("/api/v2/runtime-config").json() == {
         "sse_url": stack.sse_url,
         "environment": "local",
+        "watch_lists": {
+            "ticker_pattern": "^[A-Z][A-Z0-9.-]{0,9}$",
+            "max_tickers": 5,
+            "max_watch_lists": 5,
+        },
     }
 
 

@@ -42,6 +42,14 @@ def test_health_503_when_the_items_table_is_gone(
     assert response.json() == {"status": "unavailable", "dynamodb": "unreachable"}
 
 
+# The rules the page checks watch lists with, served by the API that enforces them.
+WATCH_LIST_RULES = {
+    "ticker_pattern": "^[A-Z][A-Z0-9.-]{0,9}$",
+    "max_tickers": 5,
+    "max_watch_lists": 5,
+}
+
+
 def test_runtime_config_strips_the_trailing_slash(dynamodb: Any) -> None:
     for sse_url, expected in [
         (
@@ -55,6 +63,7 @@ def test_runtime_config_strips_the_trailing_slash(dynamodb: Any) -> None:
         assert client.get("/api/v2/runtime-config").json() == {
             "sse_url": expected,
             "environment": "dev",
+            "watch_lists": WATCH_LIST_RULES,
         }
 
 
@@ -63,6 +72,7 @@ def test_runtime_config_of_the_test_app(dashboard: TestClient) -> None:
     assert dashboard.get("/api/v2/runtime-config").json() == {
         "sse_url": "http://127.0.0.1:8001",
         "environment": "test",
+        "watch_lists": WATCH_LIST_RULES,
     }
 
 

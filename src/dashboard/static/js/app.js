@@ -84,6 +84,8 @@ class Dashboard {
       $("environment").textContent = runtime.environment;
       $("environment").hidden = false;
     }
+    this.configs.rules = runtime.watch_lists;
+    this.configs.max = runtime.watch_lists.max_watch_lists;
     await this.configs.load();
     const saved = window.localStorage.getItem(VIEW_KEY);
     this.show(this.configs.configs.find((config) => config.config_id === saved) || null);

@@ -7,21 +7,25 @@
 import { ApiError } from "./api.js";
 import { focusFirst, h, holdsFocus, keepingFocus } from "./format.js";
 
-const TICKER = /^[A-Z][A-Z0-9.-]{0,9}$/;
-const MAX_TICKERS = 5;
 // Screen readers speak a status region's new text; emptying it first and writing a moment
 // later makes the same sentence twice in a row be spoken twice.
 const ANNOUNCE_DELAY_MS = 50;
 
-/** "aapl, msft tsla" -> {tickers: ["AAPL", "MSFT", "TSLA"]} or {error: "..."}. */
-export function parseTickers(text) {
+/**
+ * "aapl, msft tsla" -> {tickers: ["AAPL", "MSFT", "TSLA"]} or {error: "..."}, by the rules the
+ * API enforces (`watch_lists` of /api/v2/runtime-config).
+ * @param {string} text
+ * @param {{ticker_pattern: string, max_tickers: number}} rules
+ */
+export function parseTickers(text, rules) {
+  const pattern = new RegExp(rules.ticker_pattern);
   const tickers = String(text).toUpperCase().split(/[\s,;]+/).filter(Boolean);
   if (!tickers.length) return { error: "Add at least one ticker." };
-  const invalid = tickers.filter((ticker) => !TICKER.test(ticker));
+  const invalid = tickers.filter((ticker) => !pattern.test(ticker));
   if (invalid.length) return { error: `Not a ticker symbol: ${invalid.join(", ")}.` };
   const unique = [...new Set(tickers)];
-  if (unique.length > MAX_TICKERS) {
-    return { error: `At most ${MAX_TICKERS} tickers per watch list.` };
+  if (unique.length > rules.max_tickers) {
+    return { error: `At most ${rules.max_tickers} tickers per watch list.` };
   }
   return { tickers: unique };
 }
@@ -57,11 +61,11 @@ export function showFieldError(form, error, message, field = null) {
   if (field && message) field.focus();
 }
 
-/** Validate a watch-list form: {name, tickers} or {error, field}. */
-function readForm(form) {
+/** Validate a watch-list form by the API's rules: {name, tickers} or {error, field}. */
+function readForm(form, rules) {
   const name = form.elements.name.value.trim();
   if (!name) return { error: "Give the watch list a name.", field: form.elements.name };
-  const parsed = parseTickers(form.elements.tickers.value);
+  const parsed = parseTickers(form.elements.tickers.value, rules);
   if (parsed.error) return { error: parsed.error, field: form.elements.tickers };
   return { name, tickers: parsed.tickers };
 }
@@ -81,7 +85,8 @@ export class ConfigPanel {
   constructor({ root, api, sessions, onChange, onSelect, notify }) {
     Object.assign(this, { root, api, sessions, onChange, onSelect, notify });
     this.configs = [];
-    this.max = MAX_TICKERS;
+    this.rules = null; // set from /api/v2/runtime-config before load()
+    this.max = 0; // watch lists allowed: the rules', then each list answer's
     this.activeId = null;
     this.editingId = null;
     this.confirmingId = null;
@@ -152,7 +157,7 @@ export class ConfigPanel {
 
   async create() {
     if (this.creating) return; // a second Enter while the first is on its way
-    const input = readForm(this.form);
+    const input = readForm(this.form, this.rules);
     if (input.error) {
       showFieldError(this.form, this.formError, input.error, input.field);
       return;
@@ -180,7 +185,7 @@ export class ConfigPanel {
 
   async save(config, form) {
     const error = form.querySelector('[data-testid="config-edit-error"]');
-    const input = readForm(form);
+    const input = readForm(form, this.rules);
     if (input.error) {
       showFieldError(form, error, input.error, input.field);
       return;
