@@ -15,9 +15,9 @@ from sentiment.models import Configuration
 from sentiment.store import ConfigurationNotFoundError
 from sentiment.web import BearerDep, ConfigIdPath, ServicesDep, invalid_token, user_from_bearer
 from sse.connections import Slot
-from sse.cursor import StartPoint, start_point
 from sse.events import encode
 from sse.lifetime import stream_end
+from sse.start import StartPoint, start_point
 from sse.stream import StreamRequest, StreamRuntime, event_stream
 
 router = APIRouter(tags=["stream"])

@@ -25,9 +25,9 @@ from sentiment.models import Item, Metrics
 from sentiment.positions import Position, utc_now
 from sse import events
 from sse.connections import ConnectionManager, Slot
-from sse.cursor import StartPoint
 from sse.hub import POLL_OVERLAP, Hub, ItemSource, item_position
 from sse.metrics_cache import MetricsCache
+from sse.start import StartPoint
 from sse.telemetry import StreamTelemetry
 
 T = TypeVar("T")

@@ -23,9 +23,9 @@ from sentiment.models import Item
 from sentiment.models import Metrics as DashboardMetrics
 from sentiment.positions import Position, utc_now
 from sse.connections import ConnectionManager
-from sse.cursor import StartPoint
 from sse.hub import Hub, item_position
 from sse.metrics_cache import MetricsCache
+from sse.start import StartPoint
 from sse.stream import StreamRequest, StreamRuntime, event_stream
 from sse.telemetry import StreamTelemetry
 from tests.utils.factories import item_payload

@@ -11,7 +11,7 @@ import pytest
 
 from sentiment.positions import Position
 from sse.connections import ConnectionManager, Slot
-from sse.cursor import StartPoint
+from sse.start import StartPoint
 from tests.unit.sse.conftest import TIMEOUT, Harness, ago, make_item, wait_until
 
 

@@ -12,9 +12,9 @@ from fastapi.sse import ServerSentEvent
 from sentiment.positions import Position, utc_now
 from sentiment.settings import Settings
 from sse import events
-from sse.cursor import StartPoint, start_point
 from sse.hub import POLL_OVERLAP, Subscriber, item_position
 from sse.lifetime import stream_end
+from sse.start import StartPoint, start_point
 from tests.unit.conftest import Clock
 from tests.unit.sse.conftest import (
     TIMEOUT,

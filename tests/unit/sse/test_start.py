@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sentiment.positions import InvalidPositionError, Position
-from sse.cursor import MAX_FUTURE_SKEW, REPLAY_MAX_AGE, StartPoint, start_point
+from sse.start import MAX_FUTURE_SKEW, REPLAY_MAX_AGE, StartPoint, start_point
 
 NOW = datetime(2026, 11, 21, 12, 30, 0, 123456, tzinfo=UTC)
 LIVE = Position(NOW, "")
