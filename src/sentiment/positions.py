@@ -18,6 +18,9 @@ _ITEM_ID = re.compile(ITEM_ID_PATTERN)
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 _TOKEN = re.compile(TOKEN_PATTERN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Writers' clocks may run this far ahead of ours. Readers look that far into the next hour, and
+# a position (event id or cursor) further ahead than this cannot be one we wrote.
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 def utc_now() -> datetime:
@@ -50,6 +53,11 @@ def hour_buckets(start: datetime, end: datetime) -> list[str]:
         buckets.append(hour_bucket(hour))
         hour += timedelta(hours=1)
     return buckets
+
+
+def from_the_future(moment: datetime, now: datetime) -> bool:
+    """True when ``moment`` lies beyond :data:`CLOCK_SKEW` ahead of ``now``."""
+    return moment > now + CLOCK_SKEW
 
 
 class InvalidPositionError(ValueError):

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sentiment.positions import InvalidPositionError, Position
+from sentiment.positions import InvalidPositionError, Position, from_the_future
 
 # Older ids are "expired": the page is better served by a fresh REST snapshot than a long replay.
 REPLAY_MAX_AGE = timedelta(hours=1)
-# Ids from the future (beyond clock skew) cannot be ours.
-MAX_FUTURE_SKEW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,6 @@ def start_point(last_event_id: str | None, now: datetime) -> StartPoint:
         return StartPoint(live, resync_reason="malformed")
     if position.ingested_at < now - REPLAY_MAX_AGE:
         return StartPoint(live, resync_reason="expired")
-    if position.ingested_at > now + MAX_FUTURE_SKEW:
+    if from_the_future(position.ingested_at, now):
         return StartPoint(live, resync_reason="malformed")
     return StartPoint(position, resumed=True)

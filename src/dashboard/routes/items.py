@@ -25,8 +25,13 @@ from sentiment.models import (
     Sentiment,
     Ticker,
 )
-from sentiment.positions import TOKEN_PATTERN, InvalidPositionError, Position, utc_now
-from sentiment.store.items import CLOCK_SKEW
+from sentiment.positions import (
+    TOKEN_PATTERN,
+    InvalidPositionError,
+    Position,
+    from_the_future,
+    utc_now,
+)
 from sentiment.web import ObservabilityDep, ServicesDep, unauthorized
 
 router = APIRouter(prefix="/api/v2/items", tags=["items"], generate_unique_id_function=operation_id)
@@ -59,7 +64,7 @@ def page_cursor(
         return None
     try:
         position = Position.decode(cursor)
-        if position.ingested_at > utc_now() + CLOCK_SKEW:
+        if from_the_future(position.ingested_at, utc_now()):
             raise InvalidPositionError("cursor is from the future")
     except InvalidPositionError as error:
         invalid = {"type": "value_error", "loc": ("query", "cursor"), "msg": str(error)}

@@ -15,7 +15,13 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from sentiment.models import IngestResult, Item, ItemIn
-from sentiment.positions import Position, format_timestamp, hour_buckets, utc_now
+from sentiment.positions import (
+    CLOCK_SKEW,
+    Position,
+    format_timestamp,
+    hour_buckets,
+    utc_now,
+)
 from sentiment.store.counters import (
     CounterStore,
     bucket_counter_id,
@@ -26,8 +32,6 @@ from sentiment.store.counters import (
 from sentiment.store.errors import cancellation_reasons
 from sentiment.store.tables import BUCKET, BY_BUCKET_INDEX, EXPIRES_AT, ITEM_ID, POSITION
 
-# Writers' clocks may run a little ahead of ours: look that far into the next hour bucket.
-CLOCK_SKEW = timedelta(minutes=1)
 # REST listings look back as far as the longest metrics window.
 LISTING_LOOKBACK = timedelta(hours=168)
 # Items one listing request may read from the index. A filter is applied after the read, so

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sentiment.positions import InvalidPositionError, Position
-from sse.start import MAX_FUTURE_SKEW, REPLAY_MAX_AGE, StartPoint, start_point
+from sentiment.positions import CLOCK_SKEW, InvalidPositionError, Position
+from sse.start import REPLAY_MAX_AGE, StartPoint, start_point
 
 NOW = datetime(2026, 11, 21, 12, 30, 0, 123456, tzinfo=UTC)
 LIVE = Position(NOW, "")
@@ -148,13 +148,13 @@ def test_id_just_inside_the_replay_age_resumes() -> None:
 
 
 def test_id_from_beyond_the_future_skew_is_malformed() -> None:
-    future = Position(NOW + MAX_FUTURE_SKEW + timedelta(microseconds=1), "item-1")
+    future = Position(NOW + CLOCK_SKEW + timedelta(microseconds=1), "item-1")
 
     assert start_point(future.encode(), NOW) == StartPoint(LIVE, resync_reason="malformed")
 
 
 def test_id_slightly_ahead_within_the_skew_resumes() -> None:
-    ahead = Position(NOW + MAX_FUTURE_SKEW - timedelta(seconds=1), "item-1")
+    ahead = Position(NOW + CLOCK_SKEW - timedelta(seconds=1), "item-1")
 
     assert start_point(ahead.encode(), NOW) == StartPoint(ahead, resumed=True)
 
