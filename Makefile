@@ -86,7 +86,7 @@ fmt: $(STAMP) ## Format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP) ## mypy (strict) over src/
+typecheck: $(STAMP) ## mypy (strict) over src/, bench/ and scripts/
 	$(BIN)/mypy
 
 package: $(STAMP) ## Build dist/dashboard.zip and dist/sse.zip (LAMBDA_PYTHON_VERSION, LAMBDA_ARCH)

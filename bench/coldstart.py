@@ -25,10 +25,11 @@ import statistics
 import subprocess
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.package import runtime_python, unpack
+from scripts.package import FUNCTIONS, runtime_python, unpack
 
 from bench.common import BUILD, ROOT, say
 
@@ -178,23 +179,29 @@ def import_profile(
     return {name: round(us / 1000, 1) for name, us in ranked[:15]}
 
 
-def measure(python: str, reps: int, sources_only: bool) -> dict[str, Any]:
-    import boto3
-    from tests.utils.lambda_events import function_url_event
-    from tests.utils.moto_server import moto_server
-    from tests.utils.processes import free_port
+@dataclass(frozen=True)
+class Workspace:
+    """The unpacked zips and the files the timed commands run, under build/bench/coldstart."""
 
-    from sentiment.settings import Settings
-    from sentiment.store.tables import create_tables
+    python: str  # the runtime's interpreter
+    runtime: Path  # boto3 as the Lambda runtime provides it
+    tasks: dict[str, Path]  # function -> its unpacked zip, as /var/task
+    runner: Path  # RUNNER: imports the dashboard handler and answers one event
+    event: Path  # the Function URL event for GET /health
+    wrapper: Path  # ``python -S -B``, run.sh's $PYTHON
+
+
+def prepare(python: str, sources_only: bool) -> Workspace:
+    """Both zips unpacked afresh (without their bytecode if ``sources_only``), and the runner,
+    its event and the interpreter wrapper written beside them."""
+    from tests.utils.lambda_events import function_url_event
 
     work = BUILD / "coldstart"
     work.mkdir(parents=True, exist_ok=True)
     runtime = runtime_dir(python)
-    for name in ("dashboard", "sse"):
+    for name in FUNCTIONS:
         shutil.rmtree(work / name, ignore_errors=True)
-    tasks = {
-        name: unpack(ROOT / "dist" / f"{name}.zip", work / name) for name in ("dashboard", "sse")
-    }
+    tasks = {name: unpack(ROOT / "dist" / f"{name}.zip", work / name) for name in FUNCTIONS}
     if sources_only:
         for task in tasks.values():
             for cache in list(task.rglob("__pycache__")):
@@ -206,74 +213,113 @@ def measure(python: str, reps: int, sources_only: bool) -> dict[str, Any]:
     wrapper = work / "python"
     wrapper.write_text(f'#!/bin/sh\nexec "{python}" -S -B "$@"\n')
     wrapper.chmod(0o755)
-    times: dict[str, list[float]] = {
-        "floor_dashboard": [],
-        "dashboard": [],
-        "floor_sse": [],
-        "sse": [],
-    }
-    phases: list[list[float]] = []
-    with moto_server() as endpoint:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+    return Workspace(python, runtime, tasks, runner, event, wrapper)
+
+
+def create_tables_at(endpoint: str) -> None:
+    """The product's tables in the moto server at ``endpoint`` (the dashboard's /health reads
+    them)."""
+    import boto3
+
+    from sentiment.settings import Settings
+    from sentiment.store.tables import create_tables
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    create_tables(client, Settings(ENVIRONMENT="local"))
+
+
+class Timings:
+    """Cold starts of each zip, each next to its floor (``import fastapi, boto3`` from the same
+    folders), and the dashboard's import and first-invocation phases."""
+
+    def __init__(self, workspace: Workspace, env: dict[str, str]) -> None:
+        self._workspace = workspace
+        self._env = env
+        self.seconds: dict[str, list[float]] = {
+            "floor_dashboard": [],
+            "dashboard": [],
+            "floor_sse": [],
+            "sse": [],
+        }
+        self.phases: list[list[float]] = []  # the dashboard's [imports, first invocation] ms
+
+    def once(self) -> None:
+        """One cold start of each zip, each after its floor."""
+        for name, task in self._workspace.tasks.items():
+            self.seconds[f"floor_{name}"].append(self._floor(task))
+            start = self._dashboard if name == "dashboard" else self._sse
+            self.seconds[name].append(start(task))
+
+    def latest(self) -> str:
+        return ", ".join(f"{k} {v[-1] * 1000:.0f} ms" for k, v in self.seconds.items())
+
+    def _floor(self, task: Path) -> float:
+        runtime = self._workspace.runtime
+        floor = (
+            f"import sys; sys.path[:0] = [{str(task)!r}, {str(runtime)!r}]; "
+            "import fastapi, boto3; print('ok', flush=True)"
         )
-        create_tables(client, Settings(ENVIRONMENT="local"))
-        env = environment(endpoint, runtime)
+        command = [self._workspace.python, "-I", "-S", "-B", "-c", floor]
+        return time_until_line(command, self._env, task)
+
+    def _dashboard(self, task: Path) -> float:
+        ws = self._workspace
+        command = [ws.python, "-I", "-S", "-B", str(ws.runner), str(task), str(ws.runtime)]
+        return time_until_line([*command, str(ws.event)], self._env, task, self.phases)
+
+    def _sse(self, task: Path) -> float:
+        from tests.utils.processes import free_port
+
+        port = free_port()
+        env = {
+            **self._env,
+            "PYTHON": str(self._workspace.wrapper),
+            "PYTHONPATH": str(self._workspace.runtime),
+            "PORT": str(port),
+        }
+        return time_until_healthy([str(task / "run.sh")], env, task, port)
+
+    def summary(self) -> dict[str, Any]:
+        medians = {k: round(statistics.median(v) * 1000, 1) for k, v in self.seconds.items()}
+        return {
+            "median_ms": medians,
+            "all_ms": {k: [round(x * 1000, 1) for x in v] for k, v in self.seconds.items()},
+            "ratio": {
+                "dashboard": round(medians["dashboard"] / medians["floor_dashboard"], 2),
+                "sse": round(medians["sse"] / medians["floor_sse"], 2),
+            },
+            "dashboard_phases_median_ms": {
+                "imports": round(statistics.median(p[0] for p in self.phases), 1),
+                "first_invocation": round(statistics.median(p[1] for p in self.phases), 1),
+            },
+        }
+
+
+def measure(python: str, reps: int, sources_only: bool) -> dict[str, Any]:
+    """``reps`` cold starts of each zip against a moto server, and the dashboard's heaviest
+    imports."""
+    from tests.utils.moto_server import moto_server
+
+    workspace = prepare(python, sources_only)
+    with moto_server() as endpoint:
+        create_tables_at(endpoint)
+        env = environment(endpoint, workspace.runtime)
+        timings = Timings(workspace, env)
         for rep in range(reps):
-            for name, task in tasks.items():
-                floor = (
-                    f"import sys; sys.path[:0] = [{str(task)!r}, {str(runtime)!r}]; "
-                    "import fastapi, boto3; print('ok', flush=True)"
-                )
-                times[f"floor_{name}"].append(
-                    time_until_line([python, "-I", "-S", "-B", "-c", floor], env, task)
-                )
-                if name == "dashboard":
-                    command = [
-                        python,
-                        "-I",
-                        "-S",
-                        "-B",
-                        str(runner),
-                        str(task),
-                        str(runtime),
-                        str(event),
-                    ]
-                    times[name].append(time_until_line(command, env, task, phases))
-                else:
-                    port = free_port()
-                    sse_env = {
-                        **env,
-                        "PYTHON": str(wrapper),
-                        "PYTHONPATH": str(runtime),
-                        "PORT": str(port),
-                    }
-                    times[name].append(
-                        time_until_healthy([str(task / "run.sh")], sse_env, task, port)
-                    )
-            say(
-                f"coldstart{' (sources only)' if sources_only else ''}: rep {rep + 1}/{reps}: "
-                + ", ".join(f"{k} {v[-1] * 1000:.0f} ms" for k, v in times.items())
-            )
-        imports = import_profile(python, runner, tasks["dashboard"], runtime, event, env)
-    medians = {k: round(statistics.median(v) * 1000, 1) for k, v in times.items()}
-    return {
-        "median_ms": medians,
-        "all_ms": {k: [round(x * 1000, 1) for x in v] for k, v in times.items()},
-        "ratio": {
-            "dashboard": round(medians["dashboard"] / medians["floor_dashboard"], 2),
-            "sse": round(medians["sse"] / medians["floor_sse"], 2),
-        },
-        "dashboard_phases_median_ms": {
-            "imports": round(statistics.median(p[0] for p in phases), 1),
-            "first_invocation": round(statistics.median(p[1] for p in phases), 1),
-        },
-        "dashboard_import_ms_by_package": imports,
-    }
+            timings.once()
+            variant = " (sources only)" if sources_only else ""
+            say(f"coldstart{variant}: rep {rep + 1}/{reps}: {timings.latest()}")
+        dashboard = workspace.tasks["dashboard"]
+        imports = import_profile(
+            python, workspace.runner, dashboard, workspace.runtime, workspace.event, env
+        )
+    return {**timings.summary(), "dashboard_import_ms_by_package": imports}
 
 
 def run(full: bool) -> dict[str, Any]:

@@ -51,7 +51,10 @@ class Options:
     clients: int | None = None
 
 
-def _pyspy_record(server: Server, seconds: float, logs: Path, level: int) -> Any:
+def _pyspy_record(
+    server: Server, seconds: float, logs: Path, level: int
+) -> tuple[subprocess.Popen[bytes], Path] | None:
+    """py-spy recording the server for ``seconds`` into a file; None without py-spy."""
     output = logs / f"py-spy-{server.name}-{level}.txt"
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [
@@ -101,7 +104,10 @@ def summarize_collapsed(path: Path, top: int = 15) -> dict[str, Any]:
             inclusive[name] += count
     if not total:
         return {"samples": 0}
-    share = lambda c: round(100 * c / total, 1)  # noqa: E731
+
+    def share(count: int) -> float:
+        return round(100 * count / total, 1)
+
     return {
         "samples": total,
         "self_percent": {name: share(c) for name, c in own.most_common(top)},
@@ -144,115 +150,204 @@ def _wait_for_deliveries(
         time.sleep(1.0)
 
 
-def _measure_level(
-    server: Server,
-    pool: ClientPool,
-    poster: Poster,
-    streams: int,
-    options: Options,
-    logs: Path,
-) -> dict[str, Any]:
-    opened = pool.open(streams)
-    say(
-        f"fanout[{server.name}]: {opened['open']} streams open "
-        f"({opened['failed']} failed, {opened['rejected']} rejected) in {opened['seconds']} s"
-    )
-    if opened["open"] < streams * 0.99:
-        raise RuntimeError(f"{server.name}: only {opened['open']} of {streams} streams opened")
-    time.sleep(3 + streams / 2000)  # let the opening burst settle
-    rss_opened = rss_kib(server.pid)
-    avoid_hour_boundary(options.window)
-    profiler = None
-    if options.profile_level == streams:
-        profiler = _pyspy_record(server, options.window, logs, streams)
-    probing = options.probe and server.name == "hub"
-    gc_before = http_json(f"{server.url}/__bench/gc") if probing else None
-    pool.mark()
-    clients_before = [cpu_seconds(pid) for pid in pool.pids]
-    load_before = load_average()
-    status_before = server.status()
-    cpu_before, started = cpu_seconds(server.pid), time.monotonic()
-    posted = poster.run(options.window, 0.5, 1.5)
-    elapsed = time.monotonic() - started
-    cpu = cpu_seconds(server.pid) - cpu_before
-    status_after = server.status()
-    gc_after = http_json(f"{server.url}/__bench/gc") if probing else None
-    clients_cpu = [
-        cpu_seconds(pid) - before for pid, before in zip(pool.pids, clients_before, strict=True)
-    ]
-    busy = busy_other_processes({server.pid, *pool.pids})
-    time.sleep(POLL_INTERVAL + 1)  # the last item's poll
-    report = _wait_for_deliveries(pool, posted, streams)
-    drained = time.monotonic() - started - elapsed
-    rss = rss_kib(server.pid)
-    calls_before = status_before["dynamodb_calls"]
-    calls_after = status_after["dynamodb_calls"]
-    queries = calls_after.get("Query", 0) - calls_before.get("Query", 0)
-    per_item = report["per_item"]
-    delivered = sum(min(per_item.get(i, 0), streams) for i in posted)
-    latency = report["histogram"].summary()
-    level: dict[str, Any] = {
-        "streams": streams,
-        "open": report["open"],
-        "open_seconds": opened["seconds"],
-        "items": len(posted),
-        "window_s": round(elapsed, 1),
-        "drain_s": round(drained, 1),
-        "latency_ms": latency,
-        "delivered_fraction": round(delivered / max(1, streams * len(posted)), 5),
-        "server_cpu_percent": round(100 * cpu / elapsed, 1),
-        "server_rss_kib": rss,
-        "server_rss_kib_before_window": rss_opened,
-        "query_per_s": round(queries / elapsed, 2),
-        "polls_per_s": round((status_after["polls"] - status_before["polls"]) / elapsed, 2),
-        "other_dynamodb_calls": {
-            k: v - calls_before.get(k, 0) for k, v in calls_after.items() if k != "Query"
-        },
-        "client_cpu_percent": [round(100 * c / elapsed, 1) for c in clients_cpu],
-        "streams_ended_by_server": report["ended"],
-        "post_round_trip_ms_p50": sorted(poster.post_seconds[-len(posted) :])[len(posted) // 2]
-        * 1000
-        if posted
-        else None,
-        "load_average": [round(load_before, 2), round(load_average(), 2)],
-        "busy_other_processes": busy,
-    }
-    if profiler is not None:
-        process, output = profiler
-        process.wait(timeout=options.window + 30)
-        if output.exists():
-            level["py_spy"] = summarize_collapsed(output)
-    if gc_before and gc_after:
-        spent = [
-            a - b
-            for a, b in zip(
-                gc_after["seconds_by_generation"], gc_before["seconds_by_generation"], strict=True
-            )
+@dataclass(frozen=True)
+class Window:
+    """The measurement window of one level: what was posted, and what it cost the server."""
+
+    posted: list[str]
+    seconds: float
+    ended: float  # time.monotonic() when the last item was posted
+    server_cpu: float  # CPU seconds
+    clients_cpu: list[float]  # CPU seconds per load-client process
+    status_before: dict[str, Any]  # /api/v2/stream/status
+    status_after: dict[str, Any]
+    gc_before: dict[str, Any] | None  # /__bench/gc, when probing
+    gc_after: dict[str, Any] | None
+    load_before: float
+    busy: list[str]  # other processes busy on the machine at the end of the window
+
+
+class Level:
+    """One fan-out level: open the streams, let them settle, post items through the window,
+    wait until they are delivered, and report what it cost."""
+
+    def __init__(
+        self,
+        server: Server,
+        pool: ClientPool,
+        poster: Poster,
+        streams: int,
+        options: Options,
+        logs: Path,
+    ) -> None:
+        self._server = server
+        self._pool = pool
+        self._poster = poster
+        self._streams = streams
+        self._options = options
+        self._logs = logs
+        self._probing = options.probe and server.name == "hub"
+
+    def measure(self) -> dict[str, Any]:
+        """Open, settle, post through the window, drain: the level's figures."""
+        opened = self._open()
+        rss_opened = self._settle()
+        profiler = self._start_profiler()
+        window = self._window()
+        report = self._drain(window)
+        level = self._figures(opened, rss_opened, window, report)
+        self._add_diagnostics(level, window, profiler)
+        self._say(level, window.busy)
+        return level
+
+    # --- phases ----------------------------------------------------------------------------
+
+    def _open(self) -> dict[str, Any]:
+        """This level's streams, on top of those already open; fails below 99% of them."""
+        name, streams = self._server.name, self._streams
+        opened = self._pool.open(streams)
+        say(
+            f"fanout[{name}]: {opened['open']} streams open "
+            f"({opened['failed']} failed, {opened['rejected']} rejected) in {opened['seconds']} s"
+        )
+        if opened["open"] < streams * 0.99:
+            raise RuntimeError(f"{name}: only {opened['open']} of {streams} streams opened")
+        return opened
+
+    def _settle(self) -> int:
+        """Waits out the opening burst (and the turn of the hour); the server's RSS then."""
+        time.sleep(3 + self._streams / 2000)
+        rss_opened = rss_kib(self._server.pid)
+        avoid_hour_boundary(self._options.window)
+        return rss_opened
+
+    def _start_profiler(self) -> tuple[subprocess.Popen[bytes], Path] | None:
+        if self._options.profile_level != self._streams:
+            return None
+        return _pyspy_record(self._server, self._options.window, self._logs, self._streams)
+
+    def _window(self) -> Window:
+        """Items posted for ``options.window`` seconds, with the usage counters read around it
+        (the server's CPU clock and the window's clock as close to the posting as they go)."""
+        server, pool = self._server, self._pool
+        gc_before = self._gc()
+        pool.mark()
+        clients_before = [cpu_seconds(pid) for pid in pool.pids]
+        load_before = load_average()
+        status_before = server.status()
+        cpu_before, started = cpu_seconds(server.pid), time.monotonic()
+        posted = self._poster.run(self._options.window, 0.5, 1.5)
+        ended = time.monotonic()
+        cpu = cpu_seconds(server.pid) - cpu_before
+        status_after = server.status()
+        gc_after = self._gc()
+        clients_cpu = [
+            cpu_seconds(pid) - before for pid, before in zip(pool.pids, clients_before, strict=True)
         ]
-        runs = [
-            a - b
-            for a, b in zip(
-                gc_after["collections_by_generation"],
-                gc_before["collections_by_generation"],
-                strict=True,
-            )
-        ]
-        level["gc_in_window"] = {
-            "seconds_by_generation": [round(x, 3) for x in spent],
-            "collections_by_generation": runs,
-            "percent_of_one_core": round(100 * sum(spent) / elapsed, 1),
+        return Window(
+            posted=posted,
+            seconds=ended - started,
+            ended=ended,
+            server_cpu=cpu,
+            clients_cpu=clients_cpu,
+            status_before=status_before,
+            status_after=status_after,
+            gc_before=gc_before,
+            gc_after=gc_after,
+            load_before=load_before,
+            busy=busy_other_processes({server.pid, *pool.pids}),
+        )
+
+    def _drain(self, window: Window) -> dict[str, Any]:
+        """The clients' report once the window's items are delivered (or stopped arriving)."""
+        time.sleep(POLL_INTERVAL + 1)  # the last item's poll
+        return _wait_for_deliveries(self._pool, window.posted, self._streams)
+
+    def _gc(self) -> dict[str, Any] | None:
+        return http_json(f"{self._server.url}/__bench/gc") if self._probing else None
+
+    # --- figures ---------------------------------------------------------------------------
+
+    def _figures(
+        self, opened: dict[str, Any], rss_opened: int, window: Window, report: dict[str, Any]
+    ) -> dict[str, Any]:
+        streams, posted, elapsed = self._streams, window.posted, window.seconds
+        before, after = window.status_before, window.status_after
+        calls_before, calls_after = before["dynamodb_calls"], after["dynamodb_calls"]
+        queries = calls_after.get("Query", 0) - calls_before.get("Query", 0)
+        delivered = sum(min(report["per_item"].get(i, 0), streams) for i in posted)
+        return {
+            "streams": streams,
+            "open": report["open"],
+            "open_seconds": opened["seconds"],
+            "items": len(posted),
+            "window_s": round(elapsed, 1),
+            "drain_s": round(time.monotonic() - window.ended, 1),
+            "latency_ms": report["histogram"].summary(),
+            "delivered_fraction": round(delivered / max(1, streams * len(posted)), 5),
+            "server_cpu_percent": round(100 * window.server_cpu / elapsed, 1),
+            "server_rss_kib": rss_kib(self._server.pid),
+            "server_rss_kib_before_window": rss_opened,
+            "query_per_s": round(queries / elapsed, 2),
+            "polls_per_s": round((after["polls"] - before["polls"]) / elapsed, 2),
+            "other_dynamodb_calls": {
+                k: v - calls_before.get(k, 0) for k, v in calls_after.items() if k != "Query"
+            },
+            "client_cpu_percent": [round(100 * c / elapsed, 1) for c in window.clients_cpu],
+            "streams_ended_by_server": report["ended"],
+            "post_round_trip_ms_p50": self._median_post_ms(len(posted)),
+            "load_average": [round(window.load_before, 2), round(load_average(), 2)],
+            "busy_other_processes": window.busy,
         }
-    if probing:
-        with contextlib.suppress(Exception):
-            level["probe"] = http_json(f"{server.url}/__bench/memory", timeout=300)
-    say(
-        f"fanout[{server.name}]: N={streams}: p99 {latency['p99']} ms "
-        f"(p50 {latency['p50']}), delivered {level['delivered_fraction']:.2%}, "
-        f"CPU {level['server_cpu_percent']}%, RSS {rss / 1024:.1f} MiB, "
-        f"Query {level['query_per_s']}/s, clients CPU {level['client_cpu_percent']}%"
-        + (f", busy: {busy}" if busy else "")
-    )
-    return level
+
+    def _median_post_ms(self, posted: int) -> float | None:
+        """The median round trip of the window's POSTs (the poster's last ``posted``)."""
+        if not posted:
+            return None
+        return sorted(self._poster.post_seconds[-posted:])[posted // 2] * 1000
+
+    def _add_diagnostics(
+        self,
+        level: dict[str, Any],
+        window: Window,
+        profiler: tuple[subprocess.Popen[bytes], Path] | None,
+    ) -> None:
+        """The py-spy profile, the collector's work in the window and the probe's memory
+        split, for the experiments that asked for them."""
+        if profiler is not None:
+            process, output = profiler
+            process.wait(timeout=self._options.window + 30)
+            if output.exists():
+                level["py_spy"] = summarize_collapsed(output)
+        if window.gc_before and window.gc_after:
+            level["gc_in_window"] = gc_in_window(window.gc_before, window.gc_after, window.seconds)
+        if self._probing:
+            with contextlib.suppress(Exception):
+                level["probe"] = http_json(f"{self._server.url}/__bench/memory", timeout=300)
+
+    def _say(self, level: dict[str, Any], busy: list[str]) -> None:
+        latency = level["latency_ms"]
+        say(
+            f"fanout[{self._server.name}]: N={self._streams}: p99 {latency['p99']} ms "
+            f"(p50 {latency['p50']}), delivered {level['delivered_fraction']:.2%}, "
+            f"CPU {level['server_cpu_percent']}%, RSS {level['server_rss_kib'] / 1024:.1f} MiB, "
+            f"Query {level['query_per_s']}/s, clients CPU {level['client_cpu_percent']}%"
+            + (f", busy: {busy}" if busy else "")
+        )
+
+
+def gc_in_window(before: dict[str, Any], after: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """What the cyclic collector did between two ``/__bench/gc`` readings ``seconds`` apart."""
+
+    def grown(key: str) -> list[Any]:
+        return [a - b for a, b in zip(after[key], before[key], strict=True)]
+
+    spent = grown("seconds_by_generation")
+    return {
+        "seconds_by_generation": [round(x, 3) for x in spent],
+        "collections_by_generation": grown("collections_by_generation"),
+        "percent_of_one_core": round(100 * sum(spent) / seconds, 1),
+    }
 
 
 def run_design(design: str, levels: list[int], options: Options) -> dict[str, Any]:
@@ -285,7 +380,7 @@ def run_design(design: str, levels: list[int], options: Options) -> dict[str, An
         results = []
         with ClientPool(server.url, clients) as pool:
             for streams in levels:
-                results.append(_measure_level(server, pool, poster, streams, options, logs))
+                results.append(Level(server, pool, poster, streams, options, logs).measure())
         poster.close()
     base = results[0]
     for previous, level in zip([None, *results], results, strict=False):

@@ -28,8 +28,10 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType, TracebackType
 from typing import Any
 
 from fastapi import FastAPI
@@ -167,78 +169,133 @@ def object_types() -> tuple[Counter[str], Counter[str]]:
 
 
 def create_app() -> FastAPI:
+    """The product's SSE app, plus the ``/__bench`` routes and the GC threshold knob."""
     app = create_product_app()
-    baseline: dict[str, Any] = {}
     gc_clock = GcClock()
     gc.callbacks.append(gc_clock)
     # An experiment knob, never the product's: BENCH_GC_THRESHOLD=700,10,10 (CPython's default).
     threshold = os.environ.get("BENCH_GC_THRESHOLD")
     if threshold:
-        product_lifespan = app.router.lifespan_context
+        set_gc_threshold_after_startup(app, tuple(int(part) for part in threshold.split(",")))
+    probe = MemoryProbe(gc_clock, active_streams=lambda: app.state.runtime.connections.active)
+    for path, route in (
+        ("/__bench/gc", probe.collector),
+        ("/__bench/garbage", garbage),
+        ("/__bench/exceptions", exceptions),
+        ("/__bench/memory", probe.memory),
+    ):
+        app.add_api_route(path, route, methods=["GET"], include_in_schema=False)
+    return app
 
-        @contextlib.asynccontextmanager
-        async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-            async with product_lifespan(app_):
-                # After the product's own gc.set_threshold, so that the experiment's wins.
-                gc.set_threshold(*(int(part) for part in threshold.split(",")))
-                yield
 
-        app.router.lifespan_context = lifespan
+def set_gc_threshold_after_startup(app: FastAPI, threshold: tuple[int, ...]) -> None:
+    """``gc.set_threshold(*threshold)`` once the product's lifespan has set its own, so that
+    the experiment's wins."""
+    product_lifespan = app.router.lifespan_context
 
-    @app.get("/__bench/gc", include_in_schema=False)
-    async def collector() -> dict[str, Any]:
-        return gc_clock.snapshot()
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with product_lifespan(app_):
+            gc.set_threshold(*threshold)
+            yield
 
-    @app.get("/__bench/garbage", include_in_schema=False)
-    async def garbage(seconds: float = 5.0, top: int = 30) -> dict[str, Any]:
-        """Cyclic garbage (objects only the collector can free) made in ``seconds``, by type
-        and by the function of the frames/coroutines among them."""
+    app.router.lifespan_context = lifespan
+
+
+async def garbage(seconds: float = 5.0, top: int = 30) -> dict[str, Any]:
+    """Cyclic garbage (objects only the collector can free) made in ``seconds``, by type and by
+    the function of the frames/coroutines among them."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        await asyncio.sleep(seconds)
         gc.collect()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
-            await asyncio.sleep(seconds)
-            gc.collect()
-            found = list(gc.garbage)
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-        types = Counter(type(o).__qualname__ for o in found)
-        code = Counter(
-            getattr(o, "cr_code", None) or getattr(o, "gi_code", None) or getattr(o, "f_code", None)
-            for o in found
-        )
-        code.pop(None, None)
-        return {
-            "objects": len(found),
-            "types": dict(types.most_common(top)),
-            "code": {
-                f"{c.co_name} ({c.co_filename.rsplit('/', 2)[-2:]}:{c.co_firstlineno})": n
-                for c, n in code.most_common(top)
-            },
-        }
+        found = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    types = Counter(type(o).__qualname__ for o in found)
+    code = Counter(c for c in map(_code_of, found) if c is not None)
+    return {
+        "objects": len(found),
+        "types": dict(types.most_common(top)),
+        "code": {
+            f"{c.co_name} ({c.co_filename.rsplit('/', 2)[-2:]}:{c.co_firstlineno})": n
+            for c, n in code.most_common(top)
+        },
+    }
 
-    @app.get("/__bench/exceptions", include_in_schema=False)
-    async def exceptions(top: int = 10) -> dict[str, Any]:
-        """Exceptions kept alive (with their tracebacks), by type and innermost frames."""
-        gc.collect()
-        kept: Counter[str] = Counter()
-        for item in gc.get_objects():
-            if isinstance(item, BaseException) and item.__traceback__ is not None:
-                frames = []
-                tb = item.__traceback__
-                while tb is not None:
-                    code = tb.tb_frame.f_code
-                    frames.append(f"{code.co_name}:{tb.tb_lineno}")
-                    tb = tb.tb_next
-                kept[f"{type(item).__name__}: {' > '.join(frames[-4:])}"] += 1
-        return {"exceptions": dict(kept.most_common(top))}
 
-    @app.get("/__bench/memory", include_in_schema=False)
-    async def memory(mark: bool = False, top: int = 25) -> dict[str, Any]:
+def _code_of(thing: object) -> CodeType | None:
+    """The code object of a coroutine, generator or frame; None for anything else."""
+    for attribute in ("cr_code", "gi_code", "f_code"):
+        code = getattr(thing, attribute, None)
+        if isinstance(code, CodeType):
+            return code
+    return None
+
+
+async def exceptions(top: int = 10) -> dict[str, Any]:
+    """Exceptions kept alive (with their tracebacks), by type and innermost frames."""
+    gc.collect()
+    kept: Counter[str] = Counter()
+    for item in gc.get_objects():
+        if isinstance(item, BaseException) and item.__traceback__ is not None:
+            frames = []
+            tb: TracebackType | None = item.__traceback__
+            while tb is not None:
+                code = tb.tb_frame.f_code
+                frames.append(f"{code.co_name}:{tb.tb_lineno}")
+                tb = tb.tb_next
+            kept[f"{type(item).__name__}: {' > '.join(frames[-4:])}"] += 1
+    return {"exceptions": dict(kept.most_common(top))}
+
+
+@dataclass(frozen=True)
+class _ObjectsMark:
+    """GC-tracked objects by type at the mark, and how many streams were open then."""
+
+    counts: Counter[str]
+    sizes: Counter[str]
+    streams: int
+
+
+@dataclass(frozen=True)
+class _TracedMark:
+    """tracemalloc's snapshot at the mark, and how many streams were open then."""
+
+    snapshot: tracemalloc.Snapshot
+    streams: int
+
+
+class MemoryProbe:
+    """``GET /__bench/memory``: where the process's memory is now and, from the second call
+    (or after a ``?mark=1``), what grew per stream opened since the mark."""
+
+    def __init__(self, gc_clock: GcClock, active_streams: Callable[[], int]) -> None:
+        self._gc_clock = gc_clock
+        self._active_streams = active_streams
+        self._objects: _ObjectsMark | None = None
+        self._traced: _TracedMark | None = None
+
+    async def collector(self) -> dict[str, Any]:
+        """``GET /__bench/gc``: the time the cyclic collector has spent so far."""
+        return self._gc_clock.snapshot()
+
+    async def memory(self, mark: bool = False, top: int = 25) -> dict[str, Any]:
+        """Memory now, then growth per stream since the mark (``mark``: set it here)."""
         # On the event loop on purpose: the numbers do not move while they are read.
-        collector = gc_clock.snapshot()  # before this request's own gc.collect()
+        collector = self._gc_clock.snapshot()  # before this request's own gc.collect()
         gc.collect()
-        result: dict[str, Any] = {
+        result = self._process_memory(collector)
+        streams: int = result["streams"]
+        result.update(self._object_growth(streams, mark, top))
+        if tracemalloc.is_tracing():
+            result.update(self._traced_growth(streams, mark, top))
+        return result
+
+    def _process_memory(self, collector: dict[str, Any]) -> dict[str, Any]:
+        return {
             "gc": collector,
             "rss_kib": _rss_kib(),
             "smaps_kib": smaps_split(),
@@ -246,65 +303,67 @@ def create_app() -> FastAPI:
             "pymalloc": pymalloc_stats(),
             "gc_objects": len(gc.get_objects()),
             "allocated_blocks": sys.getallocatedblocks(),
-            "streams": app.state.runtime.connections.active,
+            "streams": self._active_streams(),
             "asyncio_tasks": len(asyncio.all_tasks()),
             "event_loop": type(asyncio.get_running_loop()).__module__,
             "http_modules": sorted(
                 m for m in sys.modules if m.startswith("uvicorn.protocols.http.")
             ),
         }
-        types, sizes = object_types()
-        if mark or "types" not in baseline:
-            baseline.update(types=types, sizes=sizes, type_streams=result["streams"])
-        else:
-            streams = max(1, result["streams"] - baseline["type_streams"])
-            grown, grown_bytes = types.copy(), sizes.copy()
-            grown.subtract(baseline["types"])
-            grown_bytes.subtract(baseline["sizes"])
-            result["gc_objects_per_stream"] = {
-                name: round(count / streams, 2) for name, count in grown.most_common(top)
-            }
-            result["gc_bytes_per_stream"] = {
-                name: round(size / streams) for name, size in grown_bytes.most_common(top)
-            }
-            result["gc_bytes_per_stream_total"] = round(sum(grown_bytes.values()) / streams)
-        if tracemalloc.is_tracing():
-            current, _ = tracemalloc.get_traced_memory()
-            result["tracemalloc_kib"] = current // 1024
-            snapshot = tracemalloc.take_snapshot()
-            if mark or "snapshot" not in baseline:
-                baseline.update(snapshot=snapshot, streams=result["streams"])
-            else:
-                grown = snapshot.compare_to(baseline["snapshot"], "lineno")
-                streams = max(1, result["streams"] - baseline["streams"])
-                result["per_stream_sites"] = [
-                    {
-                        "site": str(stat.traceback[0]),
-                        "bytes_per_stream": round(stat.size_diff / streams),
-                        "blocks_per_stream": round(stat.count_diff / streams, 2),
-                    }
-                    for stat in grown[:top]
-                ]
-                result["traced_bytes_per_stream"] = round(
-                    sum(stat.size_diff for stat in grown) / streams
-                )
-                # The project's own allocation sites (sentiment/, sse/), wherever they run from.
-                own = [
-                    stat
-                    for stat in grown
-                    if "site-packages" not in stat.traceback[0].filename
-                    and any(f"/{p}/" in stat.traceback[0].filename for p in ("sse", "sentiment"))
-                ]
-                result["project_bytes_per_stream"] = round(
-                    sum(stat.size_diff for stat in own) / streams
-                )
-                result["project_sites"] = [
-                    {
-                        "site": str(stat.traceback[0]),
-                        "bytes_per_stream": round(stat.size_diff / streams),
-                    }
-                    for stat in own[:top]
-                ]
-        return result
 
-    return app
+    def _object_growth(self, streams: int, mark: bool, top: int) -> dict[str, Any]:
+        """GC-tracked objects and their shallow bytes grown per stream since the mark."""
+        counts, sizes = object_types()
+        if mark or self._objects is None:
+            self._objects = _ObjectsMark(counts, sizes, streams)
+            return {}
+        opened = max(1, streams - self._objects.streams)
+        counts.subtract(self._objects.counts)
+        sizes.subtract(self._objects.sizes)
+        return {
+            "gc_objects_per_stream": {
+                name: round(count / opened, 2) for name, count in counts.most_common(top)
+            },
+            "gc_bytes_per_stream": {
+                name: round(size / opened) for name, size in sizes.most_common(top)
+            },
+            "gc_bytes_per_stream_total": round(sum(sizes.values()) / opened),
+        }
+
+    def _traced_growth(self, streams: int, mark: bool, top: int) -> dict[str, Any]:
+        """tracemalloc's total and the allocation sites grown per stream since the mark, all of
+        them and the project's own."""
+        current, _ = tracemalloc.get_traced_memory()
+        traced = {"tracemalloc_kib": current // 1024}
+        snapshot = tracemalloc.take_snapshot()
+        if mark or self._traced is None:
+            self._traced = _TracedMark(snapshot, streams)
+            return traced
+        grown = snapshot.compare_to(self._traced.snapshot, "lineno")
+        opened = max(1, streams - self._traced.streams)
+        own = [stat for stat in grown if _is_project_site(stat)]
+        return {
+            **traced,
+            "per_stream_sites": [
+                {
+                    **_site_per_stream(stat, opened),
+                    "blocks_per_stream": round(stat.count_diff / opened, 2),
+                }
+                for stat in grown[:top]
+            ],
+            "traced_bytes_per_stream": round(sum(stat.size_diff for stat in grown) / opened),
+            "project_bytes_per_stream": round(sum(stat.size_diff for stat in own) / opened),
+            "project_sites": [_site_per_stream(stat, opened) for stat in own[:top]],
+        }
+
+
+def _site_per_stream(stat: tracemalloc.StatisticDiff, streams: int) -> dict[str, Any]:
+    return {"site": str(stat.traceback[0]), "bytes_per_stream": round(stat.size_diff / streams)}
+
+
+def _is_project_site(stat: tracemalloc.StatisticDiff) -> bool:
+    """An allocation in the project's own code (sentiment/, sse/), wherever it runs from."""
+    filename = stat.traceback[0].filename
+    return "site-packages" not in filename and any(
+        f"/{package}/" in filename for package in ("sse", "sentiment")
+    )

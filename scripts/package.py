@@ -125,6 +125,25 @@ class Target:
         ]
 
 
+@dataclass(frozen=True)
+class Config:
+    """What one run builds, from where, into where: the command line, checked and resolved."""
+
+    functions: tuple[str, ...]
+    target: Target
+    dist: Path
+    src: Path
+    locks: Path
+    build_dir: Path
+    bundle_boto3: bool
+    reinstall: bool
+    offline: bool
+    verbose: bool
+    max_size_mb: float
+    bytecode: bool  # compile .pyc with the runtime's Python, when it is found
+    runtime_dir: Path | None  # set: install what the runtime provides there, build nothing
+
+
 def requirements(
     function: str, bundle_boto3: bool, pyproject: Path = ROOT / "pyproject.toml"
 ) -> list[str]:
@@ -256,17 +275,16 @@ def install_site(
     return site
 
 
-def install_for(lock: str, args: argparse.Namespace) -> tuple[Path, list[Pin]]:
-    """``install_site`` of one lock for the target and cache options on the command line."""
-    target = Target(args.python_version, args.arch)
-    pins = locked(lock, target, args.bundle_boto3, args.locks)
+def install_for(lock: str, config: Config) -> tuple[Path, list[Pin]]:
+    """``install_site`` of one lock for the configured target and cache options."""
+    pins = locked(lock, config.target, config.bundle_boto3, config.locks)
     site = install_site(
         pins,
-        target,
-        args.build_dir,
-        reinstall=args.reinstall,
-        offline=args.offline,
-        quiet=not args.verbose,
+        config.target,
+        config.build_dir,
+        reinstall=config.reinstall,
+        offline=config.offline,
+        quiet=not config.verbose,
     )
     differences = mismatches(site, pins)
     if differences:
@@ -481,21 +499,22 @@ def mb(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def build(function: str, args: argparse.Namespace) -> Path:
+def build(function: str, config: Config, python: str | None) -> Path:
+    """``dist/<function>.zip``; with ``python``, its modules also as that Python's bytecode."""
     started = time.monotonic()
-    target = Target(args.python_version, args.arch)
+    target = config.target
     log(
         f"{function}: python{target.python_version} / {target.arch} ({target.platform}); "
-        f"locked in {display(args.locks / f'{function}.txt')}"
+        f"locked in {display(config.locks / f'{function}.txt')}"
     )
-    site, _ = install_for(function, args)
+    site, _ = install_for(function, config)
     log(f"{function}: bundles {', '.join(installed_versions(site))}")
-    entries = entries_for(function, site, args.src)
-    if args.python:
-        compiled = bytecode(entries, args.python)
-        log(f"{function}: compiled {len(compiled)} modules with {args.python} (unchecked-hash)")
+    entries = entries_for(function, site, config.src)
+    if python:
+        compiled = bytecode(entries, python)
+        log(f"{function}: compiled {len(compiled)} modules with {python} (unchecked-hash)")
         entries = sorted(entries + compiled, key=lambda entry: entry.name)
-    destination = args.dist / f"{function}.zip"
+    destination = config.dist / f"{function}.zip"
     count, unzipped = write_zip(entries, destination)
     zipped = destination.stat().st_size
     log(
@@ -503,22 +522,21 @@ def build(function: str, args: argparse.Namespace) -> Path:
         f"{mb(unzipped)} unzipped, sha256 {sha256(destination)[:16]}... "
         f"({time.monotonic() - started:.1f} s)"
     )
-    if zipped > args.max_size_mb * 1_000_000:
-        raise SystemExit(f"{destination} is {mb(zipped)}, over the {args.max_size_mb} MB target")
+    if zipped > config.max_size_mb * 1_000_000:
+        raise SystemExit(f"{destination} is {mb(zipped)}, over the {config.max_size_mb} MB target")
     return destination
 
 
-def runtime_dir(args: argparse.Namespace) -> None:
+def runtime_dir(config: Config, destination: Path) -> None:
     """What the Lambda runtime itself provides to a function (boto3), for the smoke test."""
-    site, _ = install_for("lambda-runtime", args)
-    destination: Path = args.runtime_dir
+    site, _ = install_for("lambda-runtime", config)
     if destination.exists():
         shutil.rmtree(destination)
     shutil.copytree(site, destination, ignore=shutil.ignore_patterns(".complete", "bin"))
     log(f"runtime: {', '.join(installed_versions(destination))} in {destination}")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python scripts/package.py",
         description="Build reproducible Lambda zips (dist/dashboard.zip, dist/sse.zip).",
@@ -541,6 +559,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("LAMBDA_ARCH", "x86_64"),
         help="Lambda architecture (default: %(default)s)",
     )
+    _add_path_arguments(parser)
+    _add_build_options(parser)
+    return parser
+
+
+def _add_path_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output directory")
     parser.add_argument(
         "--src", type=Path, default=SRC, help="source tree holding the packages (default: src)"
@@ -557,6 +581,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=ROOT / "build" / "package",
         help="cache of downloaded wheels and installed dependencies (default: build/package)",
     )
+    parser.add_argument(
+        "--runtime-dir",
+        type=Path,
+        help="instead of building, install what the Lambda runtime provides (boto3) into DIR",
+    )
+
+
+def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bundle-boto3",
         action="store_true",
@@ -576,44 +608,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="fail when a zip is larger than this (default: %(default)s)",
     )
     parser.add_argument(
-        "--runtime-dir",
-        type=Path,
-        help="instead of building, install what the Lambda runtime provides (boto3) into DIR",
-    )
-    parser.add_argument(
         "--no-bytecode",
         action="store_true",
         help="ship sources only (default: compile .pyc with the runtime's Python when found)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    """The command line as a ``Config``; creates nothing (each step makes the folders it uses)."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if not re.fullmatch(r"3\.\d{1,2}", args.python_version):
         parser.error(f"--python-version must look like 3.12, not {args.python_version!r}")
     unknown = sorted(set(args.functions) - set(FUNCTIONS))
     if unknown:
         parser.error(f"unknown function(s) {', '.join(unknown)}; choose from dashboard, sse")
-    args.functions = list(dict.fromkeys(args.functions)) or list(FUNCTIONS)
-    args.dist = args.dist.resolve()
-    args.src = args.src.resolve()
-    args.build_dir = args.build_dir.resolve()
-    args.locks = args.locks.resolve()
-    args.build_dir.mkdir(parents=True, exist_ok=True)
-    return args
+    return Config(
+        functions=tuple(dict.fromkeys(args.functions)) or FUNCTIONS,
+        target=Target(args.python_version, args.arch),
+        dist=args.dist.resolve(),
+        src=args.src.resolve(),
+        locks=args.locks.resolve(),
+        build_dir=args.build_dir.resolve(),
+        bundle_boto3=args.bundle_boto3,
+        reinstall=args.reinstall,
+        offline=args.offline,
+        verbose=args.verbose,
+        max_size_mb=args.max_size_mb,
+        bytecode=not args.no_bytecode,
+        runtime_dir=args.runtime_dir,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.runtime_dir:
-        runtime_dir(args)
+    config = parse_args(argv)
+    if config.runtime_dir:
+        runtime_dir(config, config.runtime_dir)
         return 0
-    args.python = None if args.no_bytecode else runtime_python(args.python_version)
-    if not args.python and not args.no_bytecode:
+    version = config.target.python_version
+    python = runtime_python(version) if config.bytecode else None
+    if not python and config.bytecode:
         log(
-            f"bytecode: no python{args.python_version} found (PATH, pyenv, "
+            f"bytecode: no python{version} found (PATH, pyenv, "
             "$LAMBDA_RUNTIME_PYTHON): the zips ship sources only, so cold starts compile them"
         )
-    for function in args.functions:
-        build(function, args)
+    for function in config.functions:
+        build(function, config, python)
     return 0
 
 
