@@ -4,8 +4,8 @@ Built from the product's own pieces without touching ``src/``: the app is
 ``sse.app.create_app()``, unchanged, except that the ``get_runtime`` dependency hands each
 request a copy of the process's :class:`~sse.stream.StreamRuntime` holding a NEW
 :class:`~sse.hub.Hub`. A stream subscribes to its private hub, whose poller starts with it and
-stops with it, so DynamoDB Query calls grow with the number of open streams (the design that
-DESIGN.md section 10 says shipped once elsewhere). Everything else (connection cap, metrics
+stops with it, so DynamoDB Query calls grow with the number of open streams (a design that has
+shipped elsewhere, and the one the hub exists to avoid). Everything else (connection cap, metrics
 cache, telemetry, DynamoDB call counter on ``/api/v2/stream/status``) is shared as usual.
 
     uvicorn --factory bench.naive:create_app

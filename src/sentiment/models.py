@@ -1,4 +1,4 @@
-"""Pydantic models: the payloads both Lambdas accept and return (DESIGN.md section 4)."""
+"""Pydantic models: the payloads both Lambdas accept and return, and the rules on them."""
 
 from __future__ import annotations
 

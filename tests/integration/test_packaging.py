@@ -1,4 +1,4 @@
-"""Smoke test of the Lambda artifacts themselves, not the source tree (DESIGN.md section 9).
+"""Smoke test of the Lambda artifacts themselves, not the source tree (docs/deploy.md, step 1).
 
 Builds ``dashboard.zip`` and ``sse.zip`` with ``scripts/package.py`` (wheels cached under
 build/package), unpacks each into an EMPTY folder and runs it with a bare python3.12 (``-I -S``:

@@ -53,7 +53,7 @@ def _slot(moment: datetime) -> datetime:
 def brute_force(
     stored: list[tuple[ItemIn, datetime]], now: datetime, hours: int, tickers: list[str] | None
 ) -> dict[str, Any]:
-    """Metrics straight from the items, per DESIGN.md and the Metrics model's descriptions.
+    """Metrics straight from the items, per docs/architecture.md and the Metrics model's fields.
 
     Window: the current UTC hour plus ``hours - 1`` whole hours before it. ``last_hour``: the
     current five-minute slot plus the eleven before it, whatever the window. With a ticker
