@@ -147,7 +147,7 @@ variable "sse_memory_mb" {
 }
 
 variable "sse_timeout_seconds" {
-  description = "Timeout of the SSE function, in seconds: the longest a stream can stay open before the browser reconnects."
+  description = "Timeout of the SSE function, in seconds: the hard deadline of a stream's invocation (streams end earlier, see sse_max_stream_seconds)."
   type        = number
   default     = 900
 
@@ -413,7 +413,7 @@ variable "sse_replay_limit" {
 }
 
 variable "sse_max_stream_seconds" {
-  description = "Fallback stream lifetime in seconds when LWA forwards no deadline (SSE_MAX_STREAM_SECONDS); null = sse_timeout_seconds - 60."
+  description = "Longest stream lifetime in seconds (SSE_MAX_STREAM_SECONDS): each stream ends after it times a random 0.8-1.0, and never later than 2 s before the invocation's deadline; null = sse_timeout_seconds - 60."
   type        = number
   default     = null
 
