@@ -15,12 +15,21 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sentiment.auth import InvalidTokenError
 from sentiment.observability import Observability
+from sentiment.request_context import CORRELATION_HEADER, RequestContext
 from sentiment.secrets import SecretNotConfiguredError
 from sentiment.services import Services
 from sentiment.store.errors import classify
 
 STORAGE_UNAVAILABLE = "storage is unavailable; retry shortly"
 RETRY_AFTER_SECONDS = 2
+# What the page and producers send (the Function URLs allow the same on AWS).
+LOCAL_CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "last-event-id",
+    CORRELATION_HEADER,
+]
 # DynamoDB's answers to a request it will never accept as sent.
 REJECTED_AS_INVALID = frozenset(
     {
@@ -73,16 +82,18 @@ def user_from_bearer(services: Services, credentials: HTTPAuthorizationCredentia
 
 
 def install_common(app: FastAPI, services: Services, observability: Observability) -> None:
-    """State, optional CORS (local stack only) and the storage-failure mapping."""
+    """State, the request's log fields, optional CORS (local stack only) and the
+    storage-failure mapping."""
     app.state.services = services
     app.state.observability = observability
+    app.add_middleware(RequestContext, logger=observability.logger)
     origins = services.settings.CORS_ALLOWED_ORIGINS
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["authorization", "content-type", "x-api-key", "last-event-id"],
+            allow_headers=LOCAL_CORS_HEADERS,
             max_age=600,
         )
 
