@@ -16,8 +16,9 @@ function_request_id     the Lambda invocation: Powertools' ``inject_lambda_conte
                         header (sse). On Lambda only.
 cold_start              true on the first invocation an execution environment serves.
                         On Lambda only.
-status, method, path,   on ``request rejected``: every answer with a status of 400 or more
-client_ip               (INFO for 4xx, WARNING for 5xx); the query string is never logged
+client_ip               the caller's address (the Function URL's source IP)
+status, method, path    on ``request rejected``: every answer with a status of 400 or more
+                        (INFO for 4xx, WARNING for 5xx); the query string is never logged
                         (stream tickets travel in it)
 connection_id,          ``stream opened``, ``stream closed`` and any line about one stream
 config_id               (sse; no ``config_id`` on the global stream)
@@ -44,6 +45,17 @@ from aws_lambda_powertools import Logger
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# The fields above, and the other keys the apps put on their lines (saved queries may name these;
+# tests/unit/test_monitoring.py checks they do not name others and docs/operations.md lists them).
+LOG_FIELDS = frozenset(
+    {
+        "correlation_id", "function_request_id", "cold_start",
+        "status", "method", "path", "client_ip",
+        "connection_id", "config_id", "resumed", "connections",
+        "reason", "duration_seconds", "items_delivered", "max_delivery_lag_ms",
+        "kind", "code", "error", "failures", "outage_seconds", "kinds",
+    }
+)  # fmt: skip
 CORRELATION_HEADER = "x-correlation-id"
 CORRELATION_PARAM = "correlation_id"
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -101,7 +113,10 @@ class RequestContext:
             or accepted_correlation_id(QueryParams(scope["query_string"]).get(CORRELATION_PARAM))
             or uuid.uuid4().hex
         )
-        keys: dict[str, Any] = {"correlation_id": correlation_id}
+        keys: dict[str, Any] = {
+            "correlation_id": correlation_id,
+            "client_ip": client_ip(scope, headers),
+        }
         request_id = lambda_request_id(headers.get("x-amzn-lambda-context"))
         if request_id is not None:
             keys |= {"function_request_id": request_id, "cold_start": not self._invoked}
@@ -126,11 +141,6 @@ class RequestContext:
                 log = self._logger.info if status < 500 else self._logger.warning
                 log(
                     "request rejected",
-                    extra={
-                        "status": status,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "client_ip": client_ip(scope, headers),
-                    },
+                    extra={"status": status, "method": scope["method"], "path": scope["path"]},
                 )
             self._logger.thread_safe_remove_keys(keys)

@@ -248,8 +248,9 @@ def test_apply_creates_public_function_urls(applied_terraform: AppliedTerraform)
     lam = aws_clients(applied_terraform.endpoint)["lambda"]
     expected = {
         "dashboard": ("BUFFERED", ["GET", "POST", "PATCH", "DELETE"],
-                      ["content-type", "authorization", "x-api-key"]),
-        "sse": ("RESPONSE_STREAM", ["GET"], ["last-event-id", "authorization", "content-type"]),
+                      ["content-type", "authorization", "x-api-key", "x-correlation-id"]),
+        "sse": ("RESPONSE_STREAM", ["GET"],
+                ["last-event-id", "authorization", "content-type", "x-correlation-id"]),
     }  # fmt: skip
     for name, (mode, methods, headers) in expected.items():
         function = f"{ENVIRONMENT}-sentiment-{name}"

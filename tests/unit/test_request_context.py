@@ -133,6 +133,7 @@ def test_stream_lines_carry_the_correlation_id_request_id_and_cold_start(
         assert len(record["connection_id"]) == 12
         assert "config_id" not in record  # Powertools leaves out null fields
     assert {r["reason"] for r in closed} == {"lifetime"}
+    assert {r["client_ip"] for r in opened + closed} == {"testclient"}
     assert all(r["duration_seconds"] >= 0 for r in closed)
     assert all(r["items_delivered"] == 0 for r in closed)
 
