@@ -1,5 +1,5 @@
 """The monitoring in infrastructure/terraform agrees with the code and the runbook, read straight
-from the HCL (the applied read-back is tests/integration/test_terraform_monitoring.py).
+from the HCL (the applied read-back is tests/integration/test_monitoring_applied.py).
 
 - Every alarm Terraform can create is explained in docs/operations.md.
 - The dimension values the alarms and graphs name are the ones the SSE app writes.
