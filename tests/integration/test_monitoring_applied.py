@@ -321,3 +321,43 @@ def test_the_runbook_covers_every_alarm(applied_terraform: AppliedTerraform) -> 
     for name in alarms(applied_terraform):
         documented = name.replace(f"{ENVIRONMENT}-", "<env>-", 1)
         assert f"`{documented}`" in runbook, f"docs/operations.md does not explain {documented}"
+
+
+def test_an_own_topic_replaces_the_created_one(applied_terraform: AppliedTerraform) -> None:
+    """Planned on the applied stack: with alarm_sns_topic_arn the module deletes its topic and
+    subscription and points every alarm at the given topic; alarm_no_ingest_minutes = null
+    removes that alarm (and its place on the dashboard) and touches nothing else."""
+    own = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:oncall"
+    terraform = applied_terraform.terraform
+    # A file, not -var: -var cannot pass null.
+    overrides = terraform.path / "monitoring.tfvars.json"
+    overrides.write_text(json.dumps({"alarm_sns_topic_arn": own, "alarm_no_ingest_minutes": None}))
+    terraform.run(
+        "plan", "-out=monitoring.tfplan", "-no-color", "-input=false", "-lock=false",
+        f"-var-file={overrides}",
+    )  # fmt: skip
+    plan = json.loads(terraform.run("show", "-json", "monitoring.tfplan").stdout)
+    changes = {
+        change["address"]: change
+        for change in plan["resource_changes"]
+        if change["change"]["actions"] != ["no-op"]
+    }
+
+    deleted = {address for address, c in changes.items() if c["change"]["actions"] == ["delete"]}
+    assert deleted == {
+        "aws_sns_topic.alarms[0]",
+        f'aws_sns_topic_subscription.alarm_email["{ALARM_EMAILS[0]}"]',
+        "aws_cloudwatch_metric_alarm.no_ingest[0]",
+    }
+    updated = {address: c for address, c in changes.items() if c["change"]["actions"] == ["update"]}
+    # Every other alarm, and the dashboard, whose alarm widget loses the ingest alarm.
+    dashboard = updated.pop("aws_cloudwatch_dashboard.main")
+    body = json.loads(dashboard["change"]["after"]["dashboard_body"])
+    [widget] = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert not [arn for arn in widget["properties"]["alarms"] if arn.endswith("-no-ingest")]
+    assert len(widget["properties"]["alarms"]) == len(ALARMS) - 1
+    assert len(updated) == len(ALARMS) - 1
+    for address, change in updated.items():
+        assert address.startswith("aws_cloudwatch_metric_alarm."), address
+        assert change["change"]["after"]["alarm_actions"] == [own], address
+        assert change["change"]["after"]["ok_actions"] == [own], address
