@@ -462,6 +462,11 @@ variable "alarm_sns_kms_key_arn" {
   description = "Customer managed KMS key for the topic the module creates; its key policy must let cloudwatch.amazonaws.com use it. null = no encryption at rest (alarm messages hold names and numbers, no data); the AWS managed alias/aws/sns cannot be used, CloudWatch may not use it."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.alarm_sns_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$", var.alarm_sns_kms_key_arn))
+    error_message = "alarm_sns_kms_key_arn must be a KMS key or alias ARN (arn:aws:kms:<region>:<account>:key/<id>), or null."
+  }
 }
 
 variable "alarm_sse_concurrency_percent" {

@@ -547,7 +547,8 @@ def test_the_concurrency_alarm_follows_the_reservation(
     [("alarm_no_ingest_minutes", "7", "alarm_no_ingest_minutes must be null or a multiple of 5"),
      ("alarm_sse_concurrency_percent", "0", "alarm_sse_concurrency_percent must be from 1 to 100"),
      ("alarm_sns_topic_arn", "oncall", "alarm_sns_topic_arn must be an SNS topic ARN"),
-     ("alarm_email_addresses", '["not-an-address"]', "alarm_email_addresses must be email")],
+     ("alarm_email_addresses", '["not-an-address"]', "alarm_email_addresses must be email"),
+     ("alarm_sns_kms_key_arn", "alias/aws/sns", "alarm_sns_kms_key_arn must be a KMS key")],
 )  # fmt: skip
 def test_monitoring_variables_are_validated(
     workdir: TerraformWorkdir, variable: str, value: str, message: str
