@@ -50,7 +50,7 @@ resource "aws_lambda_function_url" "dashboard" {
   cors {
     allow_origins = var.cors_allowed_origins
     allow_methods = ["GET", "POST", "PATCH", "DELETE"]
-    allow_headers = ["content-type", "authorization", "x-api-key"]
+    allow_headers = ["content-type", "authorization", "x-api-key", "x-correlation-id"]
     max_age       = var.cors_max_age_seconds
   }
 }

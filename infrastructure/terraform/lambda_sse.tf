@@ -54,8 +54,9 @@ resource "aws_lambda_function_url" "sse" {
   cors {
     allow_origins = var.cors_allowed_origins
     allow_methods = ["GET"]
-    # EventSource sends Last-Event-ID when it reconnects; fetch-based clients send a bearer token.
-    allow_headers = ["last-event-id", "authorization", "content-type"]
+    # EventSource sends Last-Event-ID when it reconnects; fetch-based clients send a bearer token
+    # and the page's correlation id (EventSource itself puts that in the URL).
+    allow_headers = ["last-event-id", "authorization", "content-type", "x-correlation-id"]
     max_age       = var.cors_max_age_seconds
   }
 }

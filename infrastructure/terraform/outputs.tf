@@ -60,3 +60,35 @@ output "log_group_names" {
     sse       = aws_cloudwatch_log_group.sse.name
   }
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies (created, or alarm_sns_topic_arn): subscribe the on-call rotation to it."
+  value       = local.alarm_topic_arn
+}
+
+output "alarm_names" {
+  description = "Every CloudWatch alarm of the deployment; docs/operations.md says what each means and what to do."
+  value = sort(concat(
+    aws_cloudwatch_metric_alarm.sse_concurrency[*].alarm_name,
+    [for alarm in aws_cloudwatch_metric_alarm.function_errors : alarm.alarm_name],
+    [for alarm in aws_cloudwatch_metric_alarm.function_throttles : alarm.alarm_name],
+    [
+      aws_cloudwatch_metric_alarm.rest_5xx.alarm_name,
+      aws_cloudwatch_metric_alarm.stream_errors.alarm_name,
+      aws_cloudwatch_metric_alarm.delivery_lag.alarm_name,
+      aws_cloudwatch_metric_alarm.poll_errors.alarm_name,
+      aws_cloudwatch_metric_alarm.dynamodb_throttles.alarm_name,
+    ],
+    aws_cloudwatch_metric_alarm.no_ingest[*].alarm_name,
+  ))
+}
+
+output "cloudwatch_dashboard_url" {
+  description = "The CloudWatch dashboard of the deployment, in the console."
+  value       = "https://${var.aws_region}.console.aws.amazon.com/cloudwatch/home?region=${var.aws_region}#dashboards/dashboard/${aws_cloudwatch_dashboard.main.dashboard_name}"
+}
+
+output "log_query_names" {
+  description = "Saved Logs Insights queries (CloudWatch > Logs Insights > Saved queries)."
+  value       = sort([for query in aws_cloudwatch_query_definition.saved : query.name])
+}

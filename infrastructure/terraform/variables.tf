@@ -433,3 +433,104 @@ variable "metrics_namespace" {
     error_message = "metrics_namespace must be 1-255 characters of letters, digits and . _ / # : -."
   }
 }
+
+# --- monitoring: alarms, dashboard, saved queries (alarms.tf, dashboard.tf, log_queries.tf) -----
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic every alarm notifies (on ALARM and back to OK). null = create <environment>-sentiment-alarms."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == null ? true : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), or null."
+  }
+}
+
+variable "alarm_email_addresses" {
+  description = "Email addresses subscribed to the topic the module creates (each must confirm the subscription AWS mails it). Ignored when alarm_sns_topic_arn is set."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for address in var.alarm_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "alarm_email_addresses must be email addresses."
+  }
+}
+
+variable "alarm_sns_kms_key_arn" {
+  description = "Customer managed KMS key for the topic the module creates; its key policy must let cloudwatch.amazonaws.com use it. null = no encryption at rest (alarm messages hold names and numbers, no data); the AWS managed alias/aws/sns cannot be used, CloudWatch may not use it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_sns_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$", var.alarm_sns_kms_key_arn))
+    error_message = "alarm_sns_kms_key_arn must be a KMS key or alias ARN (arn:aws:kms:<region>:<account>:key/<id>), or null."
+  }
+}
+
+variable "alarm_sse_concurrency_percent" {
+  description = "Alarm when open streams (the SSE function's ConcurrentExecutions) reach this share of sse_reserved_concurrency, in percent. No alarm when the reservation is null or 0."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.alarm_sse_concurrency_percent >= 1 && var.alarm_sse_concurrency_percent <= 100
+    error_message = "alarm_sse_concurrency_percent must be from 1 to 100."
+  }
+}
+
+variable "alarm_delivery_lag_p99_ms" {
+  description = "Alarm when the p99 of DeliveryLag (item stored to item sent on a stream), in milliseconds, stays above this in 3 of 5 minutes."
+  type        = number
+  default     = 5000
+
+  validation {
+    condition     = var.alarm_delivery_lag_p99_ms >= 100
+    error_message = "alarm_delivery_lag_p99_ms must be at least 100."
+  }
+}
+
+variable "alarm_errors_per_5_minutes" {
+  description = "Alarm when either function's Lambda Errors, the REST API's 5xx answers, or streams ended by an error reach this many in 5 minutes."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alarm_errors_per_5_minutes >= 1 && floor(var.alarm_errors_per_5_minutes) == var.alarm_errors_per_5_minutes
+    error_message = "alarm_errors_per_5_minutes must be a whole number >= 1."
+  }
+}
+
+variable "alarm_poll_error_minutes" {
+  description = "Alarm when the SSE poller fails (PollErrors, any kind) in this many consecutive minutes: a storage outage longer than the client's own retries."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.alarm_poll_error_minutes >= 1 && var.alarm_poll_error_minutes <= 60 && floor(var.alarm_poll_error_minutes) == var.alarm_poll_error_minutes
+    error_message = "alarm_poll_error_minutes must be a whole number from 1 to 60."
+  }
+}
+
+variable "alarm_dynamodb_throttles_per_5_minutes" {
+  description = "Alarm when the three tables and the items index together report this many read or write throttle events in 5 minutes."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.alarm_dynamodb_throttles_per_5_minutes >= 1
+    error_message = "alarm_dynamodb_throttles_per_5_minutes must be at least 1."
+  }
+}
+
+variable "alarm_no_ingest_minutes" {
+  description = "Alarm when no item has been ingested (ItemsCreated) for this many minutes, a multiple of 5 up to 1440. null = no such alarm (an environment without a producer)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.alarm_no_ingest_minutes == null ? true : (var.alarm_no_ingest_minutes >= 5 && var.alarm_no_ingest_minutes <= 1440 && var.alarm_no_ingest_minutes % 5 == 0)
+    error_message = "alarm_no_ingest_minutes must be null or a multiple of 5 from 5 to 1440."
+  }
+}

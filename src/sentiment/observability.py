@@ -1,4 +1,9 @@
-"""Powertools Logger (JSON) and Metrics (EMF), created once per app and passed around."""
+"""Powertools Logger (JSON) and Metrics (EMF), created once per app and passed around.
+
+Both apps' metrics carry two dimensions, ``service`` (dashboard, sse) and ``environment`` (the
+deployment's ENVIRONMENT), so deployments sharing an account and a namespace never mix; the
+log fields both apps write are listed in sentiment/request_context.py.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,12 @@ class Observability:
     metrics: Metrics
 
 
+def metric_dimensions(service: str, settings: Settings) -> dict[str, str]:
+    """The dimensions every metric of ``service`` carries."""
+    return {"service": service, "environment": settings.ENVIRONMENT}
+
+
 def create_observability(service: str, settings: Settings) -> Observability:
-    return Observability(
-        logger=Logger(service=service),
-        metrics=Metrics(namespace=settings.METRICS_NAMESPACE, service=service),
-    )
+    metrics = Metrics(namespace=settings.METRICS_NAMESPACE, service=service)
+    metrics.set_default_dimensions(environment=settings.ENVIRONMENT)
+    return Observability(logger=Logger(service=service), metrics=metrics)

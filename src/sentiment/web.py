@@ -16,6 +16,7 @@ from sentiment.auth import InvalidTokenError
 from sentiment.headers import SecurityHeaders, default_headers
 from sentiment.models import CONFIG_ID_PATTERN
 from sentiment.observability import Observability
+from sentiment.request_context import CORRELATION_HEADER, RequestContext
 from sentiment.secrets import SecretNotConfiguredError
 from sentiment.services import Services
 from sentiment.store.errors import classify
@@ -23,6 +24,14 @@ from sentiment.validation_errors import public_errors
 
 STORAGE_UNAVAILABLE = "storage is unavailable; retry shortly"
 RETRY_AFTER_SECONDS = 2
+# What the page and producers send (the Function URLs allow the same on AWS).
+LOCAL_CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "last-event-id",
+    CORRELATION_HEADER,
+]
 # DynamoDB's answers to a request it will never accept as sent.
 REJECTED_AS_INVALID = frozenset(
     {
@@ -79,17 +88,18 @@ def user_from_bearer(services: Services, credentials: HTTPAuthorizationCredentia
 
 
 def install_common(app: FastAPI, services: Services, observability: Observability) -> None:
-    """State, optional CORS (local stack only), security headers and the storage-failure
-    mapping."""
+    """State, the request's log fields, optional CORS (local stack only), security headers and
+    the storage-failure mapping."""
     app.state.services = services
     app.state.observability = observability
+    app.add_middleware(RequestContext, logger=observability.logger)
     origins = services.settings.CORS_ALLOWED_ORIGINS
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["authorization", "content-type", "x-api-key", "last-event-id"],
+            allow_headers=LOCAL_CORS_HEADERS,
             max_age=600,
         )
     app.add_middleware(SecurityHeaders, headers=default_headers())

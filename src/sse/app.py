@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from sentiment.docs import install_docs
-from sentiment.observability import Observability, create_observability
+from sentiment.observability import Observability, create_observability, metric_dimensions
 from sentiment.services import Services, build_services
 from sentiment.settings import Settings
 from sentiment.web import install_common
@@ -22,7 +22,7 @@ from sse.hub import Hub
 from sse.metrics_cache import MetricsCache
 from sse.routes import router
 from sse.stream import StreamRuntime
-from sse.telemetry import FLUSH_INTERVAL_SECONDS, StreamTelemetry
+from sse.telemetry import FLUSH_INTERVAL_SECONDS, EmfWriter, StreamTelemetry
 
 # Open streams keep a few hundred objects each alive, and every event makes objects that live
 # until the next one; with CPython's default thresholds (700, 10, 10) they reach the oldest
@@ -44,14 +44,16 @@ def count_calls(client: Any) -> Counter[str]:
 
 def build_runtime(services: Services, observability: Observability) -> StreamRuntime:
     settings = services.settings
-    telemetry = StreamTelemetry(observability.metrics)
+    telemetry = StreamTelemetry(
+        EmfWriter(settings.METRICS_NAMESPACE, metric_dimensions("sse", settings))
+    )
     return StreamRuntime(
         hub=Hub(
             services.items,
             settings.SSE_POLL_INTERVAL,
             observability.logger,
             on_poll=telemetry.poll_duration,
-            on_outage=telemetry.poll_failed,
+            on_failure=telemetry.poll_failed,
         ),
         source=services.items,
         metrics=MetricsCache(services.metrics, observability.logger),
@@ -68,9 +70,11 @@ def build_runtime(services: Services, observability: Observability) -> StreamRun
 
 
 async def _flush_periodically(runtime: StreamRuntime) -> None:
+    """Metrics of long streams, once a minute. On Lambda this timer stops while the environment
+    is frozen between invocations; streams flush as they close (sse/telemetry.py)."""
     while True:
         await asyncio.sleep(FLUSH_INTERVAL_SECONDS)
-        runtime.telemetry.flush(runtime.connections.active)
+        runtime.telemetry.flush()
 
 
 def create_app(
@@ -93,7 +97,7 @@ def create_app(
         finally:
             flusher.cancel()
             await runtime.hub.close()
-            runtime.telemetry.flush(runtime.connections.active)
+            runtime.telemetry.flush()
             gc.set_threshold(*previous)
 
     app = FastAPI(

@@ -11,7 +11,8 @@ consistent and writers' clocks interleave, and the hub drops ids it has already 
 
 When storage fails the poller backs off and tries again from the last position it read, so when
 storage returns every subscriber gets everything stored meanwhile. An outage is logged (and
-counted, per kind of failure) once when it starts and once when it ends, not once per poll.
+reported to ``on_outage``, per kind of failure) once when it starts and once when it ends, not
+once per poll; ``on_failure`` hears of every failed poll (the ``PollErrors`` metric).
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ class Hub:
         buffer_size: int = DEFAULT_BUFFER,
         on_poll: Callable[[float], None] | None = None,
         on_outage: Callable[[str], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._source = source
@@ -135,6 +137,7 @@ class Hub:
         self._buffer_size = buffer_size
         self._on_poll = on_poll or (lambda seconds: None)
         self._on_outage = on_outage or (lambda kind: None)
+        self._on_failure = on_failure or (lambda kind: None)
         self._clock = clock
         self._subscribers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
@@ -200,11 +203,12 @@ class Hub:
             await asyncio.sleep(max(self._poll_interval - (time.monotonic() - started), 0))
 
     def _failed(self, error: Exception) -> int:
-        """Record a failed poll; log and count each kind of failure once per outage."""
+        """Record a failed poll; log and report each kind of failure once per outage."""
         outage = self.outage = self.outage or Outage()
         outage.failures += 1
         storage = isinstance(error, ClientError | BotoCoreError)
         kind = classify(error).kind if isinstance(error, ClientError | BotoCoreError) else "error"
+        self._on_failure(kind)
         if kind not in outage.kinds:
             outage.kinds.add(kind)
             self._on_outage(kind)

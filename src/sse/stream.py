@@ -28,7 +28,7 @@ from sse.connections import ConnectionManager, Slot
 from sse.hub import POLL_OVERLAP, Hub, ItemSource, item_position
 from sse.metrics_cache import MetricsCache
 from sse.start import StartPoint
-from sse.telemetry import StreamTelemetry
+from sse.telemetry import StreamEndReason, StreamTelemetry
 
 T = TypeVar("T")
 
@@ -94,7 +94,9 @@ class Stream:
         self._request = request
         self._subscriber = runtime.hub.subscribe(request.start.position, request.tickers)
         self.position = request.start.position
-        self.reason = "client_gone"
+        self.reason: StreamEndReason = "client_gone"
+        self.items_sent = 0
+        self.max_lag_ms = 0.0  # the slowest live item's delivery lag
         self._backlog: list[Item] = []  # offered by the hub, not sent yet
         self._replayed: set[str] = set()  # ids the live feed may offer again
         self._replay_ceiling = self.position
@@ -143,8 +145,13 @@ class Stream:
                     **self._log_keys,
                     "reason": self.reason,
                     "duration_seconds": round(self._runtime.monotonic() - opened, 3),
+                    "items_delivered": self.items_sent,
+                    "max_delivery_lag_ms": round(self.max_lag_ms, 1),
                 },
             )
+            # Last: with no stream left this flushes, before the response (and on Lambda the
+            # invocation) ends.
+            self._runtime.telemetry.stream_closed(self.reason)
 
     # --- phases ----------------------------------------------------------------------------
 
@@ -215,6 +222,7 @@ class Stream:
                     yield events.new_item(item, self.position)
                     lag = (runtime.clock() - item.ingested_at).total_seconds() * 1000
                     runtime.telemetry.delivery_lag(lag)
+                    self.max_lag_ms = max(self.max_lag_ms, lag)
             self._backlog.clear()
             if self._replayed and self.position >= self._replay_ceiling:
                 self._replayed.clear()
@@ -300,4 +308,6 @@ class Stream:
 
     def _sent(self, event: ServerSentEvent) -> ServerSentEvent:
         self._runtime.telemetry.event_sent(event.event or "comment")
+        if event.event == "new_item":
+            self.items_sent += 1
         return event

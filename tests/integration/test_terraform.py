@@ -248,8 +248,9 @@ def test_apply_creates_public_function_urls(applied_terraform: AppliedTerraform)
     lam = aws_clients(applied_terraform.endpoint)["lambda"]
     expected = {
         "dashboard": ("BUFFERED", ["GET", "POST", "PATCH", "DELETE"],
-                      ["content-type", "authorization", "x-api-key"]),
-        "sse": ("RESPONSE_STREAM", ["GET"], ["last-event-id", "authorization", "content-type"]),
+                      ["content-type", "authorization", "x-api-key", "x-correlation-id"]),
+        "sse": ("RESPONSE_STREAM", ["GET"],
+                ["last-event-id", "authorization", "content-type", "x-correlation-id"]),
     }  # fmt: skip
     for name, (mode, methods, headers) in expected.items():
         function = f"{ENVIRONMENT}-sentiment-{name}"
@@ -517,3 +518,42 @@ def test_destroy_leaves_nothing(
 
     after = leftovers(applied_terraform.endpoint, ENVIRONMENT)
     assert after == {kind: [] for kind in after}
+
+
+# --- monitoring switches (terraform console: what a plan would create) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("reservation", "percent", "threshold"),
+    [("50", "80", 40), ("7", "50", 4), ("1", "1", 1), ("0", "80", None)],
+)  # fmt: skip
+def test_the_concurrency_alarm_follows_the_reservation(
+    workdir: TerraformWorkdir, reservation: str, percent: str, threshold: int | None
+) -> None:
+    """A share of the reservation, rounded up, at least one stream; no alarm without one (a
+    reservation of 0 here; null, which -var cannot pass, takes the same path)."""
+    result = console(
+        workdir,
+        "jsonencode(local.sse_concurrency_alarm)",
+        sse_reserved_concurrency=reservation,
+        alarm_sse_concurrency_percent=percent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(json.loads(result.stdout.strip().splitlines()[-1])) == threshold
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [("alarm_no_ingest_minutes", "7", "alarm_no_ingest_minutes must be null or a multiple of 5"),
+     ("alarm_sse_concurrency_percent", "0", "alarm_sse_concurrency_percent must be from 1 to 100"),
+     ("alarm_sns_topic_arn", "oncall", "alarm_sns_topic_arn must be an SNS topic ARN"),
+     ("alarm_email_addresses", '["not-an-address"]', "alarm_email_addresses must be email"),
+     ("alarm_sns_kms_key_arn", "alias/aws/sns", "alarm_sns_kms_key_arn must be a KMS key")],
+)  # fmt: skip
+def test_monitoring_variables_are_validated(
+    workdir: TerraformWorkdir, variable: str, value: str, message: str
+) -> None:
+    result = console(workdir, "var.environment", **{variable: value})
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "Invalid value for variable" in output
+    assert message in output

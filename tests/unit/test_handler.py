@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,8 +65,8 @@ def lambda_env(
     lambda_module.build_handler.cache_clear()
 
 
-def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return lambda_module.handler(event, LambdaContext())
+def invoke(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
+    return lambda_module.handler(event, context or LambdaContext())
 
 
 def json_body(response: dict[str, Any]) -> Any:
@@ -119,3 +121,59 @@ def test_handler_is_built_once_per_environment() -> None:
     first = lambda_module.build_handler()
     invoke(health())
     assert lambda_module.build_handler() is first
+
+
+def emf_documents(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_an_ingest_writes_its_metrics_with_the_service_and_environment_dimensions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What the alarm on ingest (infrastructure/terraform/alarms.tf) watches: ItemsCreated with
+    exactly the dimensions service and environment, written when the invocation ends."""
+    capsys.readouterr()
+    assert invoke(ingest())["statusCode"] == 201
+
+    [document] = emf_documents(capsys.readouterr().out)
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "SentimentDashboard"
+    assert sorted(directive["Dimensions"][0]) == ["environment", "service"]
+    assert (document["service"], document["environment"]) == ("dashboard", "test")
+    assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
+        "ItemsCreated": "Count",
+        "ItemsDuplicate": "Count",
+    }
+    assert (document["ItemsCreated"], document["ItemsDuplicate"]) == ([1.0], [0.0])
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_a_rejected_invocation_logs_its_request_id_cold_start_and_correlation_id() -> None:
+    """Powertools' Lambda context keys and the page's correlation id, on the same line."""
+    lambda_module.build_handler()
+    logger = logging.getLogger("dashboard")
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(next(h.formatter for h in logger.handlers if h.formatter))
+    logger.addHandler(handler)
+    event = ingest()
+    event["headers"] |= {"x-api-key": "wrong-key", "x-correlation-id": "page-7"}
+    context = LambdaContext()
+    try:
+        response = invoke(event, context)
+    finally:
+        logger.removeHandler(handler)
+
+    assert response["statusCode"] == 401
+    assert response["headers"]["x-correlation-id"] == "page-7"
+    [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert line["message"] == "request rejected"
+    assert line["correlation_id"] == "page-7"
+    assert line["function_request_id"] == context.aws_request_id
+    assert isinstance(line["cold_start"], bool)
+    assert (line["status"], line["path"], line["client_ip"]) == (
+        401,
+        "/api/v2/items",
+        "203.0.113.10",
+    )

@@ -1,5 +1,7 @@
 """A moto server on loopback emulating every AWS service these tests touch (DynamoDB, SSM, IAM,
-Lambda, CloudWatch Logs, STS, KMS), for the packaging smoke test and the Terraform apply test."""
+Lambda, CloudWatch Logs, CloudWatch, SNS, STS, KMS), for the packaging smoke test and the
+Terraform apply test. It is moto's own server plus the saved Logs Insights query calls moto
+lacks (tests/utils/moto_query_definitions.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from pathlib import Path
 import httpx
 
 from tests.utils.processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -38,7 +42,8 @@ def client_environment(endpoint: str) -> dict[str, str]:
 
 @contextmanager
 def moto_server(log_file: Path | None = None) -> Iterator[str]:
-    """``python -m moto.server`` on a free loopback port; yields its URL."""
+    """moto's server (``tests.utils.moto_query_definitions``) on a free loopback port; yields
+    its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -53,8 +58,17 @@ def moto_server(log_file: Path | None = None) -> Iterator[str]:
         env.pop(name, None)
     log = log_file.open("wb") if log_file else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "tests.utils.moto_query_definitions",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
         env=env,
+        cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -51,6 +51,22 @@ ENVIRONMENT = "tftest"
 CORS_ORIGINS = ["https://dashboard.example.test"]
 AUTH_SECRET = "terraform-test-auth-secret-0123456789abcdef"
 INGEST_API_KEY = "terraform-test-ingest-key"
+ALARM_EMAILS = ["oncall@example.test"]
+# Every service the module calls (the provider override points them at moto), and the clients
+# the tests read it back with.
+ENDPOINTS = (
+    "cloudformation",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "sns",
+    "ssm",
+    "sts",
+)
+CLIENTS = ("cloudformation", "cloudwatch", "dynamodb", "iam", "lambda", "logs", "sns", "ssm")
 
 
 def plugin_dir() -> Path:
@@ -162,8 +178,7 @@ class TerraformWorkdir:
 
 def moto_override(endpoint: str) -> str:
     """A provider override (only in the temporary copy) sending every call to moto."""
-    services = ("cloudformation", "dynamodb", "iam", "lambda", "logs", "ssm", "sts", "kms")
-    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in services)
+    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in ENDPOINTS)
     return f"""\
 provider "aws" {{
   region                      = "{REGION}"
@@ -197,7 +212,7 @@ def aws_clients(endpoint: str) -> dict[str, Any]:
     )
     return {
         name: session.client(name, endpoint_url=endpoint)  # type: ignore[call-overload]
-        for name in ("cloudformation", "dynamodb", "iam", "lambda", "logs", "ssm")
+        for name in CLIENTS
     }
 
 
@@ -270,6 +285,27 @@ def leftovers(endpoint: str, environment: str) -> dict[str, list[str]]:
             for s in clients["cloudformation"].describe_stacks()["Stacks"]
             if s["StackName"].startswith(prefix) and s["StackStatus"] != "DELETE_COMPLETE"
         ],
+        "alarms": [
+            a["AlarmName"]
+            for a in clients["cloudwatch"].describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+        ],
+        "dashboards": [
+            d["DashboardName"]
+            for d in clients["cloudwatch"].list_dashboards(DashboardNamePrefix=prefix)[
+                "DashboardEntries"
+            ]
+        ],
+        "topics": [
+            t["TopicArn"]
+            for t in clients["sns"].list_topics()["Topics"]
+            if t["TopicArn"].rsplit(":", 1)[-1].startswith(prefix)
+        ],
+        "log_queries": [
+            q["name"]
+            for q in clients["logs"].describe_query_definitions(queryDefinitionNamePrefix=prefix)[
+                "queryDefinitions"
+            ]
+        ],
     }
 
 
@@ -301,6 +337,7 @@ def applied_stack(
             )
         ),
         "sse_zip_path": str(stand_in_zip(artifacts / "sse.zip", {"run.sh": "#!/bin/sh\nexit 0\n"})),
+        "alarm_email_addresses": ALARM_EMAILS,
     }
     (workdir.path / "test.auto.tfvars.json").write_text(json.dumps(variables, indent=2))
     workdir.init()

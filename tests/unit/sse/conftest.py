@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, EndpointConnectionError
 from fastapi.sse import ServerSentEvent
 
@@ -27,7 +27,7 @@ from sse.hub import Hub, item_position
 from sse.metrics_cache import MetricsCache
 from sse.start import StartPoint
 from sse.stream import StreamRequest, StreamRuntime, event_stream
-from sse.telemetry import StreamTelemetry
+from sse.telemetry import EmfWriter, StreamTelemetry
 from tests.utils.factories import item_payload
 
 # Generous limits that only stop a broken test from hanging; never speed assertions.
@@ -191,7 +191,7 @@ async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
         source = FakeSource()
         replay_source = FakeSource() if separate_replay_source else source
         logs = LogCapture()
-        telemetry = StreamTelemetry(Metrics(namespace="Test"))
+        telemetry = StreamTelemetry(EmfWriter("Test", {"service": "sse", "environment": "test"}))
         hub = Hub(
             source,
             poll_interval,

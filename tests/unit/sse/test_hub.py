@@ -382,7 +382,8 @@ async def test_failing_source_keeps_the_hub_alive_and_it_recovers(
 ) -> None:
     durations: list[float] = []
     outages: list[str] = []
-    hub = make_hub(on_poll=durations.append, on_outage=outages.append)
+    failures: list[str] = []
+    hub = make_hub(on_poll=durations.append, on_outage=outages.append, on_failure=failures.append)
     source.failures = [throttled(), throttled(), refused(), throttled()]
     subscriber = hub.subscribe(Position.at(ago(1)))
     item = make_item()
@@ -396,6 +397,8 @@ async def test_failing_source_keeps_the_hub_alive_and_it_recovers(
     assert [f["kind"] for f in failing] == ["throttled", "unavailable"]
     assert "ThrottlingException" in failing[0]["error"]
     assert outages == ["throttled", "unavailable"]
+    # Every failed poll is reported with its kind (the PollErrors metric).
+    assert failures == ["throttled", "throttled", "unavailable", "throttled"]
     [recovered] = logs.messages("storage poll recovered")
     assert recovered["failures"] == 4
     assert recovered["kinds"] == ["throttled", "unavailable"]

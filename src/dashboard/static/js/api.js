@@ -1,8 +1,16 @@
 // The dashboard REST API (same origin) and the anonymous session kept in localStorage.
 
 const SESSION_KEY = "sentiment.session";
+
 // A session this close to expiry is replaced rather than used.
 const SESSION_MARGIN_MS = 60_000;
+
+/** One id per page load, sent to both functions (``X-Correlation-Id``, and ``correlation_id`` on
+ * stream URLs) so their logs for this page can be found together (docs/operations.md). */
+export const CORRELATION_ID = Array.from(
+  crypto.getRandomValues(new Uint8Array(16)),
+  (byte) => byte.toString(16).padStart(2, "0"),
+).join("");
 
 /** An HTTP error with the API's ``detail`` turned into one readable sentence. */
 export class ApiError extends Error {
@@ -41,7 +49,7 @@ export function describeDetail(status, detail) {
 
 /** fetch() a JSON API path; resolves to the parsed body (null for 204), rejects with ApiError. */
 export async function request(path, { method = "GET", body, token, signal } = {}) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", "X-Correlation-Id": CORRELATION_ID };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;

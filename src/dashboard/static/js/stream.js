@@ -10,6 +10,8 @@
 
 import { FetchEventSource } from "./eventstream.js";
 
+import { CORRELATION_ID } from "./api.js";
+
 export const State = Object.freeze({
   CONNECTING: "connecting",
   CONNECTED: "connected",
@@ -49,6 +51,13 @@ export function backoffDelay(failures, options = DEFAULTS, random = Math.random)
   const { minDelayMs, maxDelayMs, jitter } = { ...DEFAULTS, ...options };
   const base = Math.min(maxDelayMs, minDelayMs * 2 ** Math.max(0, failures - 1));
   return Math.min(maxDelayMs, Math.round(base * (1 + jitter * (2 * random() - 1))));
+}
+
+/** ``url`` with this page's ``correlation_id`` (EventSource cannot send the header). */
+export function withCorrelationId(url, correlationId = CORRELATION_ID) {
+  const tagged = new URL(url, window.location.href);
+  tagged.searchParams.set("correlation_id", correlationId);
+  return tagged.toString();
 }
 
 /** ``url`` with ``last_event_id`` set (or left alone when there is no id yet). */
@@ -149,7 +158,7 @@ export class ResilientStream {
     }
     if (generation !== this.generation || !this.running) return;
 
-    const source = new this.options.eventSource(url);
+    const source = new this.options.eventSource(withCorrelationId(url));
     this.source = source;
     this.lastHeartbeatAt = null;
     this.openedAt = null;
