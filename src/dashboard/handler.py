@@ -22,7 +22,7 @@ def build_handler() -> LambdaHandler:
     app = create_app(settings, observability=observability)
     asgi = Mangum(app, lifespan="off")
     with_logs = observability.logger.inject_lambda_context(asgi, clear_state=True)
-    return observability.metrics.log_metrics(with_logs)
+    return observability.emf.log_metrics(with_logs)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Powertools Logger (JSON) and Metrics (EMF), created once per app and passed around.
+"""Powertools Logger (JSON) and Metrics (CloudWatch EMF), created once per app and passed
+around. ``emf`` is the telemetry writer; "metrics" alone means the dashboard's aggregates.
 
 Both apps' metrics carry two dimensions, ``service`` (dashboard, sse) and ``environment`` (the
 deployment's ENVIRONMENT), so deployments sharing an account and a namespace never mix; the
@@ -17,7 +18,7 @@ from sentiment.settings import Settings
 @dataclass(frozen=True)
 class Observability:
     logger: Logger
-    metrics: Metrics
+    emf: Metrics  # operational metrics as CloudWatch embedded metric format log lines
 
 
 def metric_dimensions(service: str, settings: Settings) -> dict[str, str]:
@@ -26,6 +27,6 @@ def metric_dimensions(service: str, settings: Settings) -> dict[str, str]:
 
 
 def create_observability(service: str, settings: Settings) -> Observability:
-    metrics = Metrics(namespace=settings.METRICS_NAMESPACE, service=service)
-    metrics.set_default_dimensions(environment=settings.ENVIRONMENT)
-    return Observability(logger=Logger(service=service), metrics=metrics)
+    emf = Metrics(namespace=settings.METRICS_NAMESPACE, service=service)
+    emf.set_default_dimensions(environment=settings.ENVIRONMENT)
+    return Observability(logger=Logger(service=service), emf=emf)

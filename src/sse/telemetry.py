@@ -140,7 +140,6 @@ class StreamTelemetry:
         self._poll_errors: Counter[str] = Counter()
         self._polls = _Reservoir()
         self._lag_ms = _Reservoir()
-        self.events_total: Counter[str] = Counter()  # since the process started (tests)
 
     @property
     def open_streams(self) -> int:
@@ -164,7 +163,6 @@ class StreamTelemetry:
 
     def event_sent(self, event_type: str) -> None:
         self._events[event_type] += 1
-        self.events_total[event_type] += 1
 
     def delivery_lag(self, milliseconds: float) -> None:
         self._lag_ms.add(max(milliseconds, 0.0))

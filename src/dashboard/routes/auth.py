@@ -18,5 +18,5 @@ router = APIRouter(prefix="/api/v2/auth", tags=["auth"], generate_unique_id_func
 def create_anonymous_session(services: ServicesDep, observability: ObservabilityDep) -> Session:
     """A new anonymous user and a signed session token for it."""
     session = services.tokens.issue_session()
-    observability.metrics.add_metric(name="SessionsCreated", unit="Count", value=1)
+    observability.emf.add_metric(name="SessionsCreated", unit="Count", value=1)
     return session

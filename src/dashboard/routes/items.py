@@ -117,8 +117,8 @@ def ingest(
     result = services.items.ingest_many(items)
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    observability.metrics.add_metric(name="ItemsCreated", unit="Count", value=len(result.created))
-    observability.metrics.add_metric(
+    observability.emf.add_metric(name="ItemsCreated", unit="Count", value=len(result.created))
+    observability.emf.add_metric(
         name="ItemsDuplicate", unit="Count", value=len(result.duplicates)
     )
     return result

@@ -227,6 +227,19 @@ async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
         await hub.close()
 
 
+def events_counted(harness: Harness, capsys: pytest.CaptureFixture[str]) -> dict[str, int]:
+    """Events sent by type, as the harness's telemetry wrote them (EventsSent by EventType) in
+    this test's output so far, after a last flush."""
+    harness.telemetry.flush()
+    counted: dict[str, int] = {}
+    for line in capsys.readouterr().out.splitlines():
+        document = json.loads(line) if line.startswith('{"_aws"') else {}
+        if "EventsSent" in document:
+            kind = document["EventType"]
+            counted[kind] = counted.get(kind, 0) + int(sum(document["EventsSent"]))
+    return counted
+
+
 class StreamEnded(Exception):
     """The generator finished (or raised) while a test waited for another event."""
 

@@ -22,6 +22,7 @@ from tests.unit.sse.conftest import (
     Harness,
     ago,
     dashboard_metrics,
+    events_counted,
     make_item,
     refused,
     throttled,
@@ -69,7 +70,7 @@ def frozen() -> Clock:
 
 
 async def test_first_heartbeat_with_retry_then_metrics(
-    make_harness: Callable[..., Harness], frozen: Clock
+    make_harness: Callable[..., Harness], frozen: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     harness = make_harness(clock=frozen)
     request = harness.request()
@@ -91,7 +92,7 @@ async def test_first_heartbeat_with_retry_then_metrics(
     assert second.data == dashboard_metrics(None)
     assert harness.metrics_service.calls == [(24, None)]
 
-    assert dict(harness.telemetry.events_total) == {"heartbeat": 1, "metrics": 1}
+    assert events_counted(harness, capsys) == {"heartbeat": 1, "metrics": 1}
     opened = harness.logs.messages("stream opened")
     assert len(opened) == 1
     assert opened[0]["connection_id"] == request.slot.connection_id
@@ -140,7 +141,9 @@ async def test_heartbeats_and_metrics_recur_at_their_intervals(
 # --- live items -----------------------------------------------------------------------------
 
 
-async def test_live_item_arrives_as_new_item(make_harness: Callable[..., Harness]) -> None:
+async def test_live_item_arrives_as_new_item(
+    make_harness: Callable[..., Harness], capsys: pytest.CaptureFixture[str]
+) -> None:
     harness = make_harness()
     stream = Consumer(harness.stream(harness.request()))
     greeting = await stream.take(2)
@@ -154,7 +157,7 @@ async def test_live_item_arrives_as_new_item(make_harness: Callable[..., Harness
     assert position_of(event) >= position_of(greeting[-1])
     # At-least-once: resuming from this id would not skip the item.
     assert position_of(event) < item_position(item)
-    assert harness.telemetry.events_total["new_item"] == 1
+    assert events_counted(harness, capsys)["new_item"] == 1
 
     await wait_polls(harness.hub, 3)
     assert stream.pending() == []  # re-read in the overlap window, sent once
@@ -458,7 +461,7 @@ async def test_slow_subscriber_stream_closes_so_the_client_resumes(
 
 
 async def test_every_event_has_a_type_and_an_id_and_ids_never_go_backwards(
-    make_harness: Callable[..., Harness],
+    make_harness: Callable[..., Harness], capsys: pytest.CaptureFixture[str]
 ) -> None:
     harness = make_harness(heartbeat_interval=0.04, metrics_interval=0.06)
     start = StartPoint(Position(ago(10), "seen-last"), resumed=True)
@@ -483,7 +486,7 @@ async def test_every_event_has_a_type_and_an_id_and_ids_never_go_backwards(
     assert {e.event for e in sent[:-1]} == {"heartbeat", "metrics", "new_item"}
     # The stream's position moves forward with the hub's watermark.
     assert position_of(sent[-1]) > start.position
-    assert harness.telemetry.events_total["new_item"] == 5
+    assert events_counted(harness, capsys)["new_item"] == 5
     assert request.slot.release() is False  # released already
 
 
