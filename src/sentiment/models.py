@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     model_validator,
 )
@@ -150,6 +151,14 @@ class Item(ItemIn):
     model_config = ConfigDict(extra="ignore")
 
     ingested_at: datetime
+    _json: str | None = PrivateAttr(default=None)
+
+    def json_once(self) -> str:
+        """The item as JSON, encoded once however many streams send it (the hub offers the
+        same object to every subscriber; a burst after an outage sends it to all of them)."""
+        if self._json is None:
+            self._json = self.model_dump_json()
+        return self._json
 
 
 class ItemBatch(_Strict):

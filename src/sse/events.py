@@ -60,7 +60,9 @@ def closing(position: Position, reason: str) -> ServerSentEvent:
 def encode(event: ServerSentEvent) -> bytes:
     """The wire bytes of one event, framed by FastAPI's own SSE formatter (data as JSON)."""
     data = event.raw_data
-    if data is None and isinstance(event.data, BaseModel):
+    if data is None and isinstance(event.data, Item):
+        data = event.data.json_once()
+    elif data is None and isinstance(event.data, BaseModel):
         data = event.data.model_dump_json()
     return format_sse_event(
         data_str=data, event=event.event, id=event.id, retry=event.retry, comment=event.comment

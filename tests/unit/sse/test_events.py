@@ -201,3 +201,25 @@ def test_event_objects_carry_models_not_preformatted_strings() -> None:
         assert event.comment is None
     assert [e.retry for e in sent] == [3000, None, None, None]
     assert events.closing(POSITION, "lifetime").data is None
+
+
+def test_an_item_is_encoded_to_json_once_for_every_stream_that_sends_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    item = ITEM.model_copy()
+    dumps: list[str] = []
+    dump = Item.model_dump_json
+
+    def counting(self: Item, **kwargs: object) -> str:
+        dumps.append(self.item_id)
+        return dump(self, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Item, "model_dump_json", counting)
+    first = events.encode(events.new_item(item, POSITION))
+    second = events.encode(events.new_item(item, BETWEEN))
+
+    assert dumps == ["item-1"]
+    assert f"data: {ITEM_JSON.decode()}\n".encode() in first
+    assert f"data: {ITEM_JSON.decode()}\n".encode() in second
+    assert f"id: {TOKEN}\n".encode() in first
+    assert f"id: {BETWEEN_TOKEN}\n".encode() in second
