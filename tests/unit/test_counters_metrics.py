@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from sentiment.metrics import MetricsService
-from sentiment.models import SENTIMENTS, ItemIn
+from sentiment.models import SENTIMENTS, TOP_TICKERS, ItemIn
 from sentiment.settings import Settings
 from sentiment.store import CounterStore, ItemStore
-from sentiment.store.counters import Counter
+from sentiment.store.counters import Counter, shard_of
 from tests.unit.conftest import Clock
 from tests.utils.factories import item_in
 
@@ -72,6 +72,12 @@ def brute_force(
     by_ticker: Tally[str] = Tally(
         t for item, _ in window for t in item.tickers if tickers is None or t in tickers
     )
+    # Everything: the most mentioned (ties by symbol), the rest summed. A filter: its tickers.
+    listed = (
+        dict(sorted(by_ticker.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TICKERS])
+        if tickers is None
+        else {**dict.fromkeys(tickers, 0), **by_ticker}
+    )
     hourly = []
     for h in range(hours):
         start = first_hour + timedelta(hours=h)
@@ -89,10 +95,9 @@ def brute_force(
         "total": total,
         **{s: sum(weight(i) for i, _ in window if i.sentiment == s) for s in SENTIMENTS},
         "average_score": round(float(score_sum / total), 4) if total else 0.0,
-        "by_ticker": {
-            **(dict.fromkeys(tickers, 0) if tickers is not None else {}),
-            **by_ticker,
-        },
+        "by_ticker": listed,
+        "others": sum(by_ticker.values()) - sum(listed.values()),
+        "ranking_exact": True,
         "last_hour": sum(weight(item) for item, at in stored if first_slot <= at <= now),
         "hourly": hourly,
         "generated_at": now,
@@ -189,6 +194,8 @@ def test_empty_metrics(metrics: MetricsService, clock: Clock) -> None:
         "negative": 0,
         "average_score": 0.0,
         "by_ticker": {"AAPL": 0},
+        "others": 0,
+        "ranking_exact": True,
         "last_hour": 0,
         "hourly": [
             {
@@ -230,53 +237,76 @@ def test_by_ticker_is_sorted_by_count_then_symbol(
 # --- counter rows ------------------------------------------------------------------------
 
 
-def test_each_item_adds_to_its_hour_and_slot_rows(
+def counter_rows(dynamodb: Any, settings: Settings) -> dict[str, dict[str, Any]]:
+    table = dynamodb.Table(settings.COUNTERS_TABLE)
+    return {row.pop("counter_id"): row for row in table.scan()["Items"]}
+
+
+def test_each_item_adds_to_one_aggregate_shard_and_its_tickers_rows(
     store: ItemStore, dynamodb: Any, settings: Settings
 ) -> None:
-    """One hour row and one five-minute slot row, with per-sentiment and per-ticker attributes."""
+    """Per hour and per slot: one aggregate row of the item's shard (totals and mentions, no
+    tickers) and one row per ticker; hour ticker rows carry their rank key."""
     moment = datetime(2026, 11, 21, 12, 39, 59, 999999, tzinfo=UTC)
-    store.ingest(item_in(item_id="c1", tickers=["AAPL", "BRK.B"], score=0.25), ingested_at=moment)
+    store.ingest(item_in(item_id="c5", tickers=["AAPL", "BRK.B"], score=0.25), ingested_at=moment)
     store.ingest(
-        item_in(item_id="c2", tickers=["AAPL"], sentiment="negative", score=-0.75),
+        item_in(item_id="c4", tickers=["AAPL"], sentiment="negative", score=-0.75),
         ingested_at=moment,
     )
+    assert (shard_of("c5", 4), shard_of("c4", 4)) == (0, 2)  # shard 0 is the bare period id
 
-    rows = {r.pop("counter_id"): r for r in dynamodb.Table(settings.COUNTERS_TABLE).scan()["Items"]}
+    rows = counter_rows(dynamodb, settings)
+    hour_expiry = int(datetime(2026, 11, 29, 12, 35, tzinfo=UTC).timestamp())
+    slot_expiry = int(datetime(2026, 11, 21, 15, 35, tzinfo=UTC).timestamp())
+    expected: dict[str, dict[str, Any]] = {}
+    for period, expires in (("h#2026-11-21T12", hour_expiry), ("m#2026-11-21T12:35", slot_expiry)):
+        rank = {"rank_key": "2026-11-21T12#r"} if period[0] == "h" else {}
+        c1 = {"total": 1, "positive": 1, "score_sum": Decimal("0.25"), "expires_at": expires}
+        c2 = {"total": 1, "negative": 1, "score_sum": Decimal("-0.75"), "expires_at": expires}
+        expected[period] = {**c1, "mentions": 2}
+        expected[f"{period}#s2"] = {**c2, "mentions": 1}
+        expected[f"{period}#t#AAPL"] = {
+            "total": 2, "positive": 1, "negative": 1, "score_sum": Decimal("-0.5"),
+            "expires_at": expires, **rank,
+        }  # fmt: skip
+        expected[f"{period}#t#BRK.B"] = {**c1, **rank}
+    for counter_id, row in rows.items():
+        if "rank_key" in row:
+            assert row["rank_key"] == f"2026-11-21T12#r{shard_of(counter_id.split('#t#')[1], 8)}"
+            row["rank_key"] = row["rank_key"][:-1]
+    assert rows == expected
 
-    assert sorted(rows) == ["h#2026-11-21T12", "m#2026-11-21T12:35"]
-    for row in rows.values():
-        assert row.pop("expires_at") > int(moment.timestamp())
-        assert row == {
-            "total": 2,
-            "positive": 1,
-            "negative": 1,
-            "score_sum": Decimal("-0.5"),
-            "t:AAPL:positive": 1,
-            "t:AAPL:negative": 1,
-            "t:AAPL:score_sum": Decimal("-0.5"),
-            "t:BRK.B:positive": 1,
-            "t:BRK.B:score_sum": Decimal("0.25"),
-        }
+
+def test_rows_stay_small_however_many_tickers(
+    store: ItemStore, dynamodb: Any, settings: Settings
+) -> None:
+    """No row carries more attributes as tickers are added: 200 tickers, at most 7 each."""
+    for n in range(20):
+        tickers = [f"X{n:02d}{k}" for k in range(10)]
+        store.ingest(item_in(item_id=f"wide-{n}", tickers=tickers), ingested_at=NOW)
+    rows = counter_rows(dynamodb, settings)
+    assert len([cid for cid in rows if "#t#" in cid]) == 2 * 200
+    assert max(len(row) for row in rows.values()) <= 7
 
 
 def test_counter_store_reads_missing_ids_as_empty_and_batches_over_100(
     store: ItemStore, counters: CounterStore
 ) -> None:
     """More than one BatchGetItem worth of ids; unknown ids read as zero."""
-    store.ingest(item_in(item_id="only"), ingested_at=NOW)
-    ids = [f"h#never-{n}" for n in range(150)] + ["h#2026-11-21T12"]
+    store.ingest(item_in(item_id="c5"), ingested_at=NOW)  # aggregate shard 0
+    ids = [f"h#never-{n}" for n in range(150)] + ["h#2026-11-21T12", "h#2026-11-21T12#t#AAPL"]
     ids += [f"m#never-{n}" for n in range(99)]
 
     found = counters.read(ids)
 
     assert list(found) == ids
     assert found["h#2026-11-21T12"].count() == 1
-    assert found["h#2026-11-21T12"].count("positive", tickers=["AAPL"]) == 1
-    assert sum(c.count() for c in found.values()) == 1
+    assert found["h#2026-11-21T12#t#AAPL"].count("positive") == 1
+    assert sum(c.count() for c in found.values()) == 2
 
 
 def test_counter_arithmetic() -> None:
-    """count() and score_sum() over sentiments and tickers; absent attributes are zero."""
+    """count() over sentiments; t: attributes of rows from before ticker rows, per ticker."""
     row = Counter(
         {
             "total": Decimal(3),
@@ -291,9 +321,8 @@ def test_counter_arithmetic() -> None:
     )
     assert row.count() == 3
     assert row.count("neutral") == 0
-    assert row.count(tickers=["AAPL", "MSFT"]) == 3
-    assert row.count("negative", tickers=["AAPL"]) == 0
-    assert row.count(tickers=["NVDA"]) == 0
-    assert row.score_sum() == Decimal("0.5")
-    assert row.score_sum(["AAPL", "MSFT"]) == Decimal("0.5")
-    assert row.tickers() == {"AAPL", "MSFT"}
+    assert row.legacy_tickers() == {"AAPL": 2, "MSFT": 1}
+    assert row.legacy("AAPL").count() == 2
+    assert row.legacy("MSFT").count("negative") == 1
+    assert row.legacy("MSFT").get("score_sum") == Decimal(-1)
+    assert row.legacy("NVDA").count() == 0

@@ -73,7 +73,8 @@ def test_ingest_writes_the_item_with_index_and_ttl_attributes(
     assert row["score"] == Decimal("-0.25")
     assert row["confidence"] == Decimal("0.75")
     assert row["ingested_at"] == "2026-11-21T12:59:59.999999Z"
-    assert row["bucket"] == "2026-11-21T12"
+    # The hour, on the index shard of the item id (crc32("row-1") % 4 == 3).
+    assert row["bucket"] == "2026-11-21T12#3"
     assert row["position"] == "2026-11-21T12:59:59.999999Z#row-1"
     assert row["expires_at"] == int((clock.now + timedelta(days=30)).timestamp())
 
@@ -524,7 +525,14 @@ def test_services_item_store_uses_the_configured_tables(
     assert services.items.ingest(item_in(item_id="wired"))
     assert [r["item_id"] for r in stored_rows(dynamodb, settings)] == ["wired"]
     counters = dynamodb.Table(settings.COUNTERS_TABLE).scan()["Items"]
-    assert sorted(r["counter_id"][:2] for r in counters) == ["h#", "m#"]
+    # An aggregate shard (crc32("wired") % 4 == 2) and the ticker's row, per hour and slot.
+    assert sorted(r["counter_id"].split("#", 2)[2] for r in counters) == [
+        "s2",
+        "s2",
+        "t#AAPL",
+        "t#AAPL",
+    ]
+    assert sorted(r["counter_id"][:2] for r in counters) == ["h#", "h#", "m#", "m#"]
 
 
 # --- newest(): a bounded read per request, whatever the traffic ----------------------------
