@@ -425,7 +425,8 @@ def test_apply_creates_least_privilege_roles(applied_terraform: AppliedTerraform
             "TableArn"]
         for t in ("items", "counters", "configurations")
     }  # fmt: skip
-    index = f"{tables['items']}/index/by_bucket"
+    indexes = [f"{tables['items']}/index/{name}" for name in ("by_bucket", "by_bucket_r1")]
+    by_rank = f"{tables['counters']}/index/by_rank"
     for role in (f"{ENVIRONMENT}-sentiment-dashboard-role", f"{ENVIRONMENT}-sentiment-sse-role"):
         trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         trust = json.loads(trust) if isinstance(trust, str) else trust
@@ -435,15 +436,19 @@ def test_apply_creates_least_privilege_roles(applied_terraform: AppliedTerraform
 
     dashboard = role_policy(iam, f"{ENVIRONMENT}-sentiment-dashboard-role")
     assert dashboard[tables["items"]] == {"dynamodb:PutItem", "dynamodb:GetItem"}
-    assert dashboard[index] == {"dynamodb:Query"}
+    for index in indexes:
+        assert dashboard[index] == {"dynamodb:Query"}
     assert dashboard[tables["counters"]] == {"dynamodb:UpdateItem", "dynamodb:BatchGetItem"}
+    assert dashboard[by_rank] == {"dynamodb:Query"}
     assert dashboard[tables["configurations"]] == {
         "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }  # fmt: skip
     sse = role_policy(iam, f"{ENVIRONMENT}-sentiment-sse-role")
-    assert sse[index] == {"dynamodb:Query"}
+    for index in indexes:
+        assert sse[index] == {"dynamodb:Query"}
     assert sse[tables["counters"]] == {"dynamodb:BatchGetItem"}
+    assert sse[by_rank] == {"dynamodb:Query"}
     assert sse[tables["configurations"]] == {"dynamodb:GetItem"}
     assert tables["items"] not in sse
     ssm_resources = {r for r, actions in sse.items() if "ssm:GetParameter" in actions}

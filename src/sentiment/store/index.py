@@ -28,6 +28,7 @@ from sentiment.store.tables import BUCKET, BY_BUCKET_INDEX, POSITION
 
 INDEX_SHARDS = 4
 _ABOVE_ALL = "\uffff"  # sorts after every sort key: "nothing examined yet"
+_MIN_FETCH = 8  # rows per filtered Query at least, however little budget is left
 
 
 def index_key(bucket: str, shard: int) -> str:
@@ -155,20 +156,25 @@ class IndexReader:
         read = BucketRead()
         while len(read.items) < want:
             empty = [s for s in shards if not s.buffer and not s.done]
-            rows_left = budget - read.scanned
-            if empty and rows_left >= len(empty):
-                # Filtered reads spend the budget evenly; plain ones ask for what is wanted.
-                share = rows_left // len(empty)
-                limit = share if filters is not None else min(share, want - len(read.items))
-                for shard in empty:
-                    read.scanned += shard.fetch(self._table, limit)
+            # Everything above the highest point an empty shard has read down to is known.
+            floor = max((s.frontier for s in empty), default="")
+            best = max((s for s in shards if s.buffer), key=lambda s: s.buffer[0][0], default=None)
+            if best is not None and best.buffer[0][0] > floor:
+                read.items.append(best.buffer.popleft()[1])
                 continue
-            heads = [s for s in shards if s.buffer]
-            floor = max((s.frontier for s in empty), default=None)
-            best = max(heads, key=lambda s: s.buffer[0][0], default=None)
-            if best is None or (floor is not None and best.buffer[0][0] < floor):
-                if floor is not None and floor != _ABOVE_ALL:
+            rows_left = budget - read.scanned
+            if not empty or rows_left < len(empty):
+                if floor not in ("", _ABOVE_ALL):
                     read.stopped_at = Position.from_sort_key(floor)
                 return read
-            read.items.append(best.buffer.popleft()[1])
+            # The shard that got least far holds the merge up: read on there, in chunks small
+            # enough that the shards advance together and little is read past where the next
+            # page starts.
+            laggard = max(empty, key=lambda s: s.frontier)
+            share = rows_left // len(empty)
+            if filters is not None:
+                limit = min(share, max(_MIN_FETCH, rows_left // (2 * len(shards))))
+            else:
+                limit = min(share, -(-(want - len(read.items)) // len(shards)) + 1)
+            read.scanned += laggard.fetch(self._table, limit)
         return read
