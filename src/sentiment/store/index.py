@@ -66,6 +66,7 @@ class BucketRead:
     items: list[Item] = field(default_factory=list)
     scanned: int = 0
     stopped_at: Position | None = None
+    untouched: bool = False  # stopped before reading anything of the bucket
 
 
 @dataclass
@@ -163,15 +164,21 @@ class IndexReader:
                 read.items.append(best.buffer.popleft()[1])
                 continue
             rows_left = budget - read.scanned
-            if not empty or rows_left < len(empty):
-                if floor not in ("", _ABOVE_ALL):
+            unread = [s for s in empty if s.frontier == _ABOVE_ALL]
+            if not empty or rows_left < max(1, len(unread)):
+                if floor == _ABOVE_ALL:  # a shard not read at all: nothing here is settled
+                    read.stopped_at = Position.from_sort_key(before) if before else None
+                    read.untouched = before is None
+                elif floor:
                     read.stopped_at = Position.from_sort_key(floor)
                 return read
-            # The shard that got least far holds the merge up: read on there, in chunks small
-            # enough that the shards advance together and little is read past where the next
-            # page starts.
-            laggard = max(empty, key=lambda s: s.frontier)
-            share = rows_left // len(empty)
+            # Every shard is read once first; then the one that got least far, which holds
+            # the merge up, reads on, in chunks small enough that the shards advance together
+            # and little is read past where the next page starts.
+            if unread:
+                laggard, share = unread[0], rows_left // len(unread)
+            else:
+                laggard, share = max(empty, key=lambda s: s.frontier), rows_left
             if filters is not None:
                 limit = min(share, max(_MIN_FETCH, rows_left // (2 * len(shards))))
             else:

@@ -191,6 +191,8 @@ class ItemStore:
             if len(found) >= limit:
                 last = found[-1]
                 return found, Position(last.ingested_at, last.item_id)
+            if read.untouched:  # the next page starts with this whole bucket
+                return found, Position.at(_bucket_start(bucket) + timedelta(hours=1))
             if read.stopped_at is not None or budget < shards:
                 # A bucket is started only with a row per shard to spend.
                 return found, read.stopped_at or Position.at(_bucket_start(bucket))
