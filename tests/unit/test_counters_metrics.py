@@ -10,11 +10,18 @@ from typing import Any
 
 import pytest
 
-from sentiment.metrics import MetricsService
+from sentiment.metrics import HourRanks, MetricsService, Ranking, rank
 from sentiment.models import SENTIMENTS, TOP_TICKERS, ItemIn
 from sentiment.settings import Settings
 from sentiment.store import CounterStore, ItemStore
-from sentiment.store.counters import Counter, shard_of
+from sentiment.store.counters import (
+    RANK_SHARDS,
+    Counter,
+    RankList,
+    hour_counter_id,
+    shard_of,
+    slot_counter_id,
+)
 from tests.unit.conftest import Clock
 from tests.utils.factories import item_in
 
@@ -326,3 +333,191 @@ def test_counter_arithmetic() -> None:
     assert row.legacy("MSFT").count("negative") == 1
     assert row.legacy("MSFT").get("score_sum") == Decimal(-1)
     assert row.legacy("NVDA").count() == 0
+
+
+# --- rows from before ticker rows ----------------------------------------------------------
+
+
+def legacy_row(item: ItemIn) -> dict[str, Decimal]:
+    """What the old layout added to its hour and slot rows for one item."""
+    score = Decimal(str(item.score))
+    row = {"total": Decimal(1), item.sentiment: Decimal(1), "score_sum": score}
+    for ticker in item.tickers:
+        row[f"t:{ticker}:{item.sentiment}"] = Decimal(1)
+        row[f"t:{ticker}:score_sum"] = score
+    return row
+
+
+def add_legacy(dynamodb: Any, settings: Settings, item: ItemIn, moment: datetime) -> None:
+    """An item counted the old way: every attribute on the bare hour and slot rows."""
+    table = dynamodb.Table(settings.COUNTERS_TABLE)
+    for counter_id in (hour_counter_id(moment), slot_counter_id(moment)):
+        increments = legacy_row(item)
+        names = {f"#a{i}": name for i, name in enumerate(increments)}
+        values = {f":v{i}": value for i, value in enumerate(increments.values())}
+        table.update_item(
+            Key={"counter_id": counter_id},
+            UpdateExpression="ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(names))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+
+def test_rows_from_before_ticker_rows_still_count(
+    store: ItemStore, metrics: MetricsService, dynamodb: Any, settings: Settings, clock: Clock
+) -> None:
+    """A deploy over live data: items counted the old way (t: attributes on the bare hour and
+    slot rows) and the new way in the same hours add up, for everything and for watch lists,
+    and filtered listings still find the old hours."""
+    stored = []
+    for n in range(12):
+        moment = NOW - timedelta(minutes=7 * n)
+        item = item_in(
+            item_id=f"mix-{n:02d}",
+            tickers=[TICKERS[n % 3], TICKERS[3 + n % 2]],
+            sentiment=SENTIMENTS[n % 3],
+            score=round(0.1 * n - 0.5, 1),
+        )
+        if n % 2:
+            add_legacy(dynamodb, settings, item, moment)
+        else:
+            assert store.ingest(item, ingested_at=moment)
+        stored.append((item, moment))
+    clock.now = NOW
+
+    for hours in (1, 24):
+        for tickers in (None, ["AAPL", "NVDA"], ["TSLA"]):
+            expected = brute_force(stored, NOW, hours, tickers)
+            assert metrics.compute(hours=hours, tickers=tickers).model_dump() == expected
+
+
+def test_a_listing_finds_hours_counted_the_old_way(
+    store: ItemStore, dynamodb: Any, settings: Settings, clock: Clock
+) -> None:
+    """The listing skips hours whose counters show no match: old-layout counters count."""
+    old = item_in(item_id="old", tickers=["RARE"], sentiment="negative")
+    moment = NOW - timedelta(hours=3)
+    add_legacy(dynamodb, settings, old, moment)
+    dynamodb.Table(settings.ITEMS_TABLE).put_item(Item=store._row(old, moment))
+    clock.now = NOW
+
+    assert [i.item_id for i in store.newest(5, ticker="RARE")[0]] == ["old"]
+    assert [i.item_id for i in store.newest(5, sentiment="negative")[0]] == ["old"]
+    assert store.newest(5, ticker="RARE", sentiment="positive") == ([], None)
+
+
+# --- ranking -------------------------------------------------------------------------------
+
+
+def hour(counts: dict[str, int], bounds: dict[int, int] | None = None) -> HourRanks:
+    """An hour's rank lists: ``counts`` put in their tickers' shards, ``bounds`` per shard
+    (what a truncated list's last count was; 0: the list is complete)."""
+    lists = [RankList({}, (bounds or {}).get(shard, 0)) for shard in range(RANK_SHARDS)]
+    for ticker, count in counts.items():
+        lists[shard_of(ticker, RANK_SHARDS)].counts[ticker] = count  # type: ignore[index]
+    return HourRanks({}, lists)
+
+
+def same_shard_as(ticker: str) -> str:
+    return next(
+        t
+        for t in (f"Z{n:02d}" for n in range(100))
+        if shard_of(t, RANK_SHARDS) == shard_of(ticker, RANK_SHARDS)
+    )
+
+
+def test_rank_is_exact_when_nothing_is_left_out() -> None:
+    """Every list complete (bound 0): counts add up over hours, rows counted the old way
+    included, and the top is exact."""
+    a, b, c = "AAPL", "MSFT", "TSLA"
+    hours = [hour({a: 3, b: 2, c: 1}), hour({a: 1}), HourRanks({c: 4}, [])]
+    assert rank(hours, top=2) == Ranking({c: 5, a: 4}, exact=True)
+    assert rank(hours, top=5) == Ranking({c: 5, a: 4, b: 2}, exact=True)
+
+
+def test_rank_says_when_a_left_out_ticker_could_lead() -> None:
+    """A truncated list (bound 7): a ticker missing from it may have up to 7 there. When that
+    could lift it past the last one listed, or a listed count may be short, the ranking is
+    not proven."""
+    a, b = "AAPL", "MSFT"
+    other = same_shard_as(b)
+    sb = shard_of(b, RANK_SHARDS)
+    complete = [hour({a: 9, b: 5}), hour({a: 8, b: 6})]
+    assert rank(complete, top=2) == Ranking({a: 17, b: 11}, exact=True)
+    # b's shard truncated at 3 in the second hour, b seen there: an unseen ticker of that
+    # shard has at most 3 < 11.
+    truncated = [hour({a: 9, b: 5}), hour({a: 8, b: 6}, {sb: 3})]
+    assert rank(truncated, top=2) == Ranking({a: 17, b: 11}, exact=True)
+    # b missing from the truncated list: 5 is a lower bound (up to 5 + 7), and another
+    # ticker of its shard could have up to 7.
+    gap = [hour({a: 9, b: 5}), hour({a: 1, other: 7}, {sb: 7})]
+    assert rank(gap, top=3) == Ranking({a: 10, other: 7, b: 5}, exact=False)
+    # The leader alone: nothing left out can pass 10 (b: 5 + 7 = 12 can).
+    assert rank(gap, top=1) == Ranking({a: 10}, exact=False)
+    assert rank([hour({a: 20, b: 5}), hour({a: 1, other: 7}, {sb: 7})], top=1) == Ranking(
+        {a: 21}, exact=True
+    )
+
+
+def test_metrics_flag_a_ranking_read_too_shallow(
+    store: ItemStore, counters: CounterStore, clock: Clock
+) -> None:
+    """One ticker read per hour and rank shard, where hours have 16: the ranking cannot be
+    proven and says so; counts are lower bounds and by_ticker + others is every mention. Read
+    deep enough, the same data ranks exactly."""
+    stored = []
+    for h in range(4):
+        moment = NOW - timedelta(hours=h)
+        group = [[f"X{h}{k:02d}" for k in range(8 * half, 8 * half + 8)] for half in (0, 1)]
+        batches = [tickers for tickers in group for _ in range(3)] + [["MID"], ["MID"]]
+        for n, tickers in enumerate(batches):
+            item = item_in(item_id=f"deep-{h}-{n}", tickers=tickers)
+            assert store.ingest(item, ingested_at=moment)
+            stored.append((item, moment))
+    clock.now = NOW
+    truth = brute_force(stored, NOW, 24, None)
+    mentions = sum(len(item.tickers) for item, _ in stored)
+
+    deep = MetricsService(counters, clock, top=3, rank_depth=50).compute(hours=24)
+    shallow = MetricsService(counters, clock, top=3, rank_depth=1).compute(hours=24)
+
+    assert dict(list(truth["by_ticker"].items())[:3]) == {"MID": 8, "X000": 3, "X001": 3}
+    assert (deep.by_ticker, deep.ranking_exact) == ({"MID": 8, "X000": 3, "X001": 3}, True)
+    assert shallow.ranking_exact is False
+    for ticker, count in shallow.by_ticker.items():
+        assert 0 < count <= Tally(t for i, _ in stored for t in i.tickers)[ticker]
+    assert sum(shallow.by_ticker.values()) + shallow.others == mentions
+    assert sum(deep.by_ticker.values()) + deep.others == mentions
+
+
+# --- settled rows ---------------------------------------------------------------------------
+
+
+def test_settled_rows_are_read_once_per_process(
+    store: ItemStore, dynamodb: Any, settings: Settings, clock: Clock
+) -> None:
+    """With cache_settled, rows of periods that ended over 5 minutes ago are read once; the
+    current hour and slot are read every time (they still change)."""
+    cached = CounterStore(dynamodb, settings.COUNTERS_TABLE, clock=clock, cache_settled=True)
+    metrics = MetricsService(cached, clock)
+    store.ingest(item_in(item_id="past"), ingested_at=NOW - timedelta(hours=2))
+    clock.now = NOW
+    keys: list[int] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        keys.extend(len(entry["Keys"]) for entry in params["RequestItems"].values())
+
+    events = dynamodb.meta.client.meta.events
+    events.register("provide-client-params.dynamodb.BatchGetItem", record)
+    try:
+        first = metrics.compute(hours=24)
+        read_first, keys[:] = sum(keys), []
+        store.ingest(item_in(item_id="now"), ingested_at=NOW)
+        second = metrics.compute(hours=24)
+    finally:
+        events.unregister("provide-client-params.dynamodb.BatchGetItem", record)
+    assert (first.total, second.total) == (1, 2)
+    assert second.by_ticker == {"AAPL": 2}
+    assert read_first == 36 * 4
+    # 12:37: hours up to 11 are settled (ended 12:00 + 5 min); slot 12:35 and 12:30 are not.
+    assert sum(keys) == (1 + 2) * 4
