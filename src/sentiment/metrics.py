@@ -27,8 +27,10 @@ from sentiment.store.counters import (
 )
 
 MAX_WINDOW_HOURS = 168
-# Tickers read per hour and rank shard: 8 x 25 = the 200 most mentioned of each hour, at least.
-RANK_DEPTH = 25
+# Tickers read per hour and rank shard: first 8 (8 x 8 = the 64 most mentioned of each hour, at
+# least), then, only where that cannot prove the ranking, twice as many per round up to 64.
+RANK_DEPTH = 8
+MAX_RANK_DEPTH = 64
 _SLOTS_PER_HOUR = 60 // SLOT_MINUTES
 
 
@@ -38,7 +40,7 @@ class HourRanks:
     (``legacy``), and per rank shard the most mentioned tickers since (``lists``)."""
 
     legacy: Mapping[str, int]
-    lists: Sequence[RankList]
+    lists: list[RankList]
 
     def bounds(self, ticker: str) -> tuple[int, int]:
         """The fewest and the most mentions ``ticker`` can have had in this hour."""
@@ -55,13 +57,15 @@ class HourRanks:
 class Ranking:
     by_ticker: dict[str, int]
     exact: bool
+    unsure: frozenset[int] = frozenset()  # rank shards whose longer lists could settle it
 
 
 def rank(hours: Sequence[HourRanks], top: int) -> Ranking:
     """The ``top`` tickers by mentions over ``hours``, each with the mentions known for it.
 
     Exact when every listed count is complete and no ticker left out can have more mentions
-    than the last one listed (a tie at the last place may be broken either way)."""
+    than the last one listed (a tie at the last place may be broken either way). Otherwise
+    ``unsure`` names the rank shards in the way."""
     candidates = {t for hour in hours for t in hour.legacy} | {
         t for hour in hours for shard in hour.lists for t in shard.counts
     }
@@ -72,17 +76,14 @@ def rank(hours: Sequence[HourRanks], top: int) -> Ranking:
         low[ticker] = sum(a for a, _ in spans)
         high[ticker] = sum(b for _, b in spans)
     listed = sorted(candidates, key=lambda t: (-low[t], t))[:top]
-    # A ticker in no list at all has at most the sum of its shard's bounds.
-    unseen = max(
-        (sum(hour.lists[s].bound for hour in hours if hour.lists) for s in range(RANK_SHARDS)),
-        default=0,
-    )
-    left_out = max([high[t] for t in candidates.difference(listed)] + [unseen])
     floor = low[listed[-1]] if len(listed) == top else 0
-    exact = all(low[t] == high[t] for t in listed) and left_out <= floor
-    if len(listed) < top:
-        exact = exact and left_out == 0
-    return Ranking({t: low[t] for t in listed}, exact)
+    unsure = {shard_of(t, RANK_SHARDS) for t in listed if low[t] != high[t]}
+    unsure |= {shard_of(t, RANK_SHARDS) for t in candidates.difference(listed) if high[t] > floor}
+    # A ticker in no list at all has at most the sum of its shard's bounds.
+    for shard in range(RANK_SHARDS):
+        if sum(hour.lists[shard].bound for hour in hours if hour.lists) > floor:
+            unsure.add(shard)
+    return Ranking({t: low[t] for t in listed}, not unsure, frozenset(unsure))
 
 
 class MetricsService:
@@ -99,11 +100,13 @@ class MetricsService:
         *,
         top: int = TOP_TICKERS,
         rank_depth: int = RANK_DEPTH,
+        max_rank_depth: int = MAX_RANK_DEPTH,
     ) -> None:
         self._counters = counters
         self._clock = clock
         self._top = top
         self._rank_depth = rank_depth
+        self._max_rank_depth = max(rank_depth, max_rank_depth)
 
     def compute(self, hours: int = 24, tickers: list[str] | None = None) -> Metrics:
         if not 1 <= hours <= MAX_WINDOW_HOURS:
@@ -147,11 +150,28 @@ class MetricsService:
         )
 
     def _rank(self, hour_starts: list[datetime], hour_counts: list[Counts]) -> Ranking:
-        """Ranks over each hour's lists; only hours with mentions in ticker rows are queried."""
-        hours = []
+        """Ranks over each hour's lists, read a little at first and further only where the
+        ranking cannot be proven yet. Only hours with mentions in ticker rows are queried."""
+        buckets, hours = [], []
         for moment, counts in zip(hour_starts, hour_counts, strict=True):
             legacy = counts.by_ticker
             in_rows = counts.mentions - sum(legacy.values())
             lists = self._counters.top(hour_bucket(moment), self._rank_depth) if in_rows else []
+            buckets.append(hour_bucket(moment))
             hours.append(HourRanks(legacy, lists))
-        return rank(hours, self._top)
+        while True:
+            ranking = rank(hours, self._top)
+            grew = False
+            for bucket, hour in zip(buckets, hours, strict=True):
+                for shard in sorted(ranking.unsure):
+                    if hour.lists and _can_grow(hour.lists[shard], self._max_rank_depth):
+                        read = len(hour.lists[shard].counts)
+                        more = max(1, min(read, self._max_rank_depth - read))
+                        self._counters.deeper(bucket, hour.lists, shard, more)
+                        grew = True
+            if not grew:
+                return ranking
+
+
+def _can_grow(ranks: RankList, most: int) -> bool:
+    return not ranks.complete and len(ranks.counts) < most

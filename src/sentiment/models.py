@@ -212,8 +212,8 @@ class Metrics(BaseModel):
         description="Mentions per ticker, most first (ties by symbol). With a ticker filter: "
         "exactly the filter's tickers, zeros included. Without: at most the "
         f"{TOP_TICKERS} most mentioned tickers of the window, ranked from each hour's most "
-        "mentioned ones (at least 200 an hour); `ranking_exact` says whether that ranking is "
-        "proven",
+        "mentioned ones (at least 64 an hour, up to 512 where fewer cannot prove the ranking); "
+        "`ranking_exact` says whether the ranking is proven",
         max_length=TOP_TICKERS,
     )
     others: int = Field(

@@ -451,9 +451,10 @@ def test_rank_says_when_a_left_out_ticker_could_lead() -> None:
     # b missing from the truncated list: 5 is a lower bound (up to 5 + 7), and another
     # ticker of its shard could have up to 7.
     gap = [hour({a: 9, b: 5}), hour({a: 1, other: 7}, {sb: 7})]
-    assert rank(gap, top=3) == Ranking({a: 10, other: 7, b: 5}, exact=False)
-    # The leader alone: nothing left out can pass 10 (b: 5 + 7 = 12 can).
-    assert rank(gap, top=1) == Ranking({a: 10}, exact=False)
+    unsure = frozenset({sb})  # reading on in b's shard is what could settle it
+    assert rank(gap, top=3) == Ranking({a: 10, other: 7, b: 5}, exact=False, unsure=unsure)
+    # The leader alone: b (5 + up to 7 = 12) could still pass 10.
+    assert rank(gap, top=1) == Ranking({a: 10}, exact=False, unsure=unsure)
     assert rank([hour({a: 20, b: 5}), hour({a: 1, other: 7}, {sb: 7})], top=1) == Ranking(
         {a: 21}, exact=True
     )
@@ -479,10 +480,21 @@ def test_metrics_flag_a_ranking_read_too_shallow(
     mentions = sum(len(item.tickers) for item, _ in stored)
 
     deep = MetricsService(counters, clock, top=3, rank_depth=50).compute(hours=24)
-    shallow = MetricsService(counters, clock, top=3, rank_depth=1).compute(hours=24)
+    shallow = MetricsService(counters, clock, top=3, rank_depth=1, max_rank_depth=1).compute(
+        hours=24
+    )
+    # Read shallow first, then deeper where the proof needs it: the same as reading deep.
+    grown = MetricsService(counters, clock, top=3, rank_depth=1, max_rank_depth=64).compute(
+        hours=24
+    )
 
     assert dict(list(truth["by_ticker"].items())[:3]) == {"MID": 8, "X000": 3, "X001": 3}
     assert (deep.by_ticker, deep.ranking_exact) == ({"MID": 8, "X000": 3, "X001": 3}, True)
+    assert (grown.by_ticker, grown.ranking_exact, grown.others) == (
+        deep.by_ticker,
+        True,
+        deep.others,
+    )
     assert shallow.ranking_exact is False
     for ticker, count in shallow.by_ticker.items():
         assert 0 < count <= Tally(t for i, _ in stored for t in i.tickers)[ticker]

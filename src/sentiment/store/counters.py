@@ -246,10 +246,15 @@ def _sum_rows(rows: Iterable[Counter], mentions: int, by_ticker: Mapping[str, in
 
 @dataclass(frozen=True)
 class RankList:
-    """The most mentioned tickers of one hour and rank shard, as the index returned them."""
+    """The most mentioned tickers of one hour and rank shard, as far as the index was read."""
 
     counts: Mapping[str, int]
     bound: int  # no ticker of this shard missing from ``counts`` has more mentions than this
+    resume: Mapping[str, Any] | None = None  # where reading on starts; None: all read
+
+    @property
+    def complete(self) -> bool:
+        return self.resume is None
 
 
 class SettledRows:
@@ -378,31 +383,53 @@ class CounterStore:
     # --- ranking ------------------------------------------------------------------------
 
     def top(self, bucket: str, depth: int) -> list[RankList]:
-        """Per rank shard, the ``depth`` most mentioned tickers of an hour (newest rows are
-        current: index reads are eventually consistent)."""
+        """Per rank shard, the ``depth`` most mentioned tickers of an hour (or what an earlier
+        read of a settled hour kept)."""
         period = bucket_counter_id(bucket)
-        key = (f"{period}#top", str(depth))
-        cached = self._cache.get(key) if self._cache else None
+        cached = self._cache.get((period, "top")) if self._cache else None
         if cached is not None:
             return list(cached)
-        lists = [self._rank_list(rank_key(bucket, shard), depth) for shard in range(RANK_SHARDS)]
-        if self._cache is not None and self._cache.settled(period):
-            self._cache.keep(key, lists)
+        lists = [self._rank_list(rank_key(bucket, s), depth, None) for s in range(RANK_SHARDS)]
+        self._keep_ranks(period, lists)
         return lists
 
-    def _rank_list(self, key: str, depth: int) -> RankList:
-        response = self._resource.Table(self.table_name).query(
-            IndexName=BY_RANK_INDEX,
-            KeyConditionExpression="#k = :k",
-            ExpressionAttributeNames={"#k": RANK_KEY, "#t": RANK_TOTAL, "#id": COUNTERS.hash_key},
-            ExpressionAttributeValues={":k": key},
-            ProjectionExpression="#id, #t",
-            ScanIndexForward=False,
-            Limit=depth,
-        )
+    def deeper(self, bucket: str, lists: list[RankList], shard: int, more: int) -> None:
+        """Read ``more`` of one shard's list, in place (an incomplete list only)."""
+        current = lists[shard]
+        if current.resume is None:
+            return
+        read = self._rank_list(rank_key(bucket, shard), more, current.resume)
+        lists[shard] = RankList({**current.counts, **read.counts}, read.bound, read.resume)
+        self._keep_ranks(bucket_counter_id(bucket), lists)
+
+    def _keep_ranks(self, period: str, lists: list[RankList]) -> None:
+        if self._cache is not None and self._cache.settled(period):
+            self._cache.keep((period, "top"), list(lists))
+
+    def _rank_list(self, key: str, depth: int, resume: Mapping[str, Any] | None) -> RankList:
+        request: dict[str, Any] = {
+            "IndexName": BY_RANK_INDEX,
+            "KeyConditionExpression": "#k = :k",
+            "ExpressionAttributeNames": {
+                "#k": RANK_KEY,
+                "#t": RANK_TOTAL,
+                "#id": COUNTERS.hash_key,
+            },
+            "ExpressionAttributeValues": {":k": key},
+            "ProjectionExpression": "#id, #t",
+            "ScanIndexForward": False,
+            "Limit": depth,
+        }
+        if resume is not None:
+            request["ExclusiveStartKey"] = resume
+        response = self._resource.Table(self.table_name).query(**request)
         counts = {
             row[COUNTERS.hash_key].rpartition("#t#")[2]: int(row[RANK_TOTAL])
             for row in response["Items"]
         }
-        truncated = "LastEvaluatedKey" in response and counts
-        return RankList(counts, min(counts.values()) if truncated else 0)
+        after = response.get("LastEvaluatedKey")
+        if after is None:
+            return RankList(counts, 0)
+        # Ticker rows below the last one read have at most its count.
+        bound = min(counts.values()) if counts else int(after[RANK_TOTAL])
+        return RankList(counts, bound, after)
