@@ -155,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
                 iterations = 500 if args.full else 50
                 results[group] = in_own_process("refusal", "--iterations", str(iterations))
             elif group == "scale":
-                iterations = 60 if args.full else 15
-                results[group] = in_own_process("scale", "--iterations", str(iterations))
+                timing = ("10", "2000") if args.full else ("3", "500")
+                results[group] = in_own_process(
+                    "scale", "--moto-calls", timing[0], "--iterations", timing[1]
+                )
             elif group == "page":
                 results[group] = pageload.run(args.full)
             elif group == "soak":

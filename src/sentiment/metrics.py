@@ -66,6 +66,7 @@ def rank(hours: Sequence[HourRanks], top: int) -> Ranking:
     Exact when every listed count is complete and no ticker left out can have more mentions
     than the last one listed (a tie at the last place may be broken either way). Otherwise
     ``unsure`` names the rank shards in the way."""
+    hours = [hour for hour in hours if hour.lists or hour.legacy]  # the others add nothing
     candidates = {t for hour in hours for t in hour.legacy} | {
         t for hour in hours for shard in hour.lists for t in shard.counts
     }

@@ -299,6 +299,8 @@ class CounterStore:
         cache_settled: bool = False,
     ) -> None:
         self._resource = resource
+        # Built once: a boto3 Table object costs ~1 ms to create, a Query a few tenths.
+        self._table: Any = resource.Table(table_name) if resource is not None else None
         self.table_name = table_name
         self._cache = SettledRows(clock) if cache_settled else None
 
@@ -422,7 +424,7 @@ class CounterStore:
         }
         if resume is not None:
             request["ExclusiveStartKey"] = resume
-        response = self._resource.Table(self.table_name).query(**request)
+        response = self._table.query(**request)
         counts = {
             row[COUNTERS.hash_key].rpartition("#t#")[2]: int(row[RANK_TOTAL])
             for row in response["Items"]
