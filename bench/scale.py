@@ -121,106 +121,105 @@ class Replay:
 REPLAY = Replay()
 
 
-def timed(call: Any, moto_calls: int, iterations: int) -> dict[str, Any]:
-    """``call()`` against moto ``moto_calls`` times (its time reported, and subtracted:
-    ``excluding_moto``), then ``iterations`` times against the recorded answers (``app``: the
-    app's own time; cheap, so many, which the percentiles of a few milliseconds need on a
-    shared machine)."""
+def against_moto(call: Any, calls: int) -> dict[str, Any]:
+    """``call()`` against moto ``calls`` times (after a warm-up, from which settled rows are
+    cached): its time, and the same less the time inside moto (``excluding_moto``). These
+    calls also record the answers :func:`app_times` plays back."""
     from bench.common import summary_ms
 
-    call()  # warm-up: settled rows are cached from here on
-    total, without_moto, own = [], [], []
-    for _ in range(moto_calls):
+    call()
+    total, without_moto = [], []
+    for _ in range(calls):
         in_moto = MOTO.seconds
         started = time.perf_counter()
-        call()  # records the answers
+        call()
         elapsed = time.perf_counter() - started
         total.append(elapsed)
         without_moto.append(elapsed - (MOTO.seconds - in_moto))
+    return {**summary_ms(total), "excluding_moto": summary_ms(without_moto)}
+
+
+def app_times(calls: dict[str, Any], iterations: int) -> dict[str, dict[str, Any]]:
+    """Each call ``iterations`` times against the recorded answers, taking turns, so a busy
+    moment of a shared machine slows every one of them alike: the app's own time."""
+    from bench.common import summary_ms
+
+    times: dict[str, list[float]] = {name: [] for name in calls}
     REPLAY.replaying, REPLAY.misses = True, 0
     try:
         for _ in range(iterations):
-            started = time.perf_counter()
-            call()
-            own.append(time.perf_counter() - started)
+            for name, call in calls.items():
+                started = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - started)
     finally:
         REPLAY.replaying = False
     return {
-        **summary_ms(total),
-        "excluding_moto": summary_ms(without_moto),
-        "app": summary_ms(own),
-        "replay_misses": REPLAY.misses,
+        name: {**summary_ms(values), "replay_misses": REPLAY.misses}
+        for name, values in times.items()
     }
 
 
-def measure(
-    label: str, tickers: list[str], count: int, timing: tuple[int, int], ingest: int
-) -> dict[str, Any]:
+def load_store(
+    label: str, tickers: list[str], count: int, ingest: int, span: tuple[datetime, datetime]
+) -> tuple[Any, dict[str, Any]]:
+    """A store of its own tables, loaded; with ``ingest``, that many items ingested after."""
     import boto3
-    from moto import mock_aws
 
-    from sentiment.positions import Position
+    from bench.common import summary_ms
     from sentiment.services import build_services
     from sentiment.settings import Settings
     from sentiment.store.tables import create_tables
+
+    settings = Settings().model_copy(
+        update={
+            f"{t.upper()}_TABLE": f"{label}-{t}" for t in ("items", "counters", "configurations")
+        }
+    )
+    dynamodb = boto3.resource("dynamodb")
+    create_tables(dynamodb.meta.client, settings)
+    services = build_services(settings, dynamodb)
+    result: dict[str, Any] = {"label": label, "items": count, "distinct_tickers": len(tickers)}
+    started = time.perf_counter()
+    assert services.items.load(items(tickers, count, *span, label)) == count
+    result["load_seconds"] = round(time.perf_counter() - started, 1)
+    result["counter_rows"] = count_rows(dynamodb.Table(settings.COUNTERS_TABLE))
+    if ingest:
+        fresh = symbols(ingest * TICKERS_PER_ITEM, seed=99)
+        durations, stored = [], 0
+        for item, _ in items(fresh, ingest, span[1], span[1], f"{label}-live"):
+            begun = time.perf_counter()
+            stored += services.items.ingest(item)
+            durations.append(time.perf_counter() - begun)
+        result["ingest"] = {"items": ingest, "stored": stored, **summary_ms(durations)}
+    return services, result
+
+
+def sizes(services: Any, watch: list[str], now: datetime) -> dict[str, Any]:
+    from sentiment.positions import Position
     from sse import events
 
-    now = datetime.now(UTC)
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    if now - hour < timedelta(minutes=2):  # room for the items in the current hour, past only
-        time.sleep((hour + timedelta(minutes=2) - now).total_seconds())
-        now = datetime.now(UTC)
-    result: dict[str, Any] = {"label": label, "items": count, "distinct_tickers": len(tickers)}
-    with mock_aws():
-        settings = Settings()
-        dynamodb = boto3.resource("dynamodb")
-        create_tables(dynamodb.meta.client, settings)
-        services = build_services(settings, dynamodb)
-        started = time.perf_counter()
-        loaded = services.items.load(items(tickers, count, hour, now, label))
-        result["load_seconds"] = round(time.perf_counter() - started, 1)
-        assert loaded == count
-        result["counter_rows"] = count_rows(dynamodb.Table(settings.COUNTERS_TABLE))
-        # The tables live in this process (moto), not in a DynamoDB across the wire: keep their
-        # millions of objects out of the garbage collector's passes, or those land in the
-        # app's time at random.
-        gc.collect()
-        gc.freeze()
-        if ingest:
-            fresh = symbols(ingest * TICKERS_PER_ITEM, seed=99)
-            more = list(items(fresh, ingest, now, now, f"{label}-live"))
-            durations = []
-            stored = 0
-            for item, _ in more:
-                begun = time.perf_counter()
-                stored += services.items.ingest(item)
-                durations.append(time.perf_counter() - begun)
-            from bench.common import summary_ms
-
-            result["ingest"] = {"items": ingest, "stored": stored, **summary_ms(durations)}
-        watch = tickers[:5]
-        result["global"] = timed(lambda: services.metrics.compute(24), *timing)
-        result["watch_list"] = timed(lambda: services.metrics.compute(24, watch), *timing)
-        everything = services.metrics.compute(24)
-        mine = services.metrics.compute(24, watch)
-        week = services.metrics.compute(168)
-        position = Position.at(now)
-        result["event_bytes"] = {
+    everything = services.metrics.compute(24)
+    mine = services.metrics.compute(24, watch)
+    position = Position.at(now)
+    return {
+        "event_bytes": {
             "global": len(events.encode(events.metrics(everything, position))),
             "watch_list": len(events.encode(events.metrics(mine, position))),
-        }
-        result["rest_bytes_168h"] = len(week.model_dump_json())
-        result["by_ticker"] = len(everything.by_ticker)
-        result["others"] = everything.others
-        result["ranking_exact"] = everything.ranking_exact
-        result["total"] = everything.total
-    gc.unfreeze()
-    return result
+        },
+        "rest_bytes_168h": len(services.metrics.compute(168).model_dump_json()),
+        "by_ticker": len(everything.by_ticker),
+        "others": everything.others,
+        "ranking_exact": everything.ranking_exact,
+        "total": everything.total,
+    }
 
 
 def run_here(
     items_per_store: int, distinct: int, timing: tuple[int, int], ingest: int
 ) -> dict[str, Any]:
+    from moto import mock_aws
+
     from devstack.transactions import make_atomic
 
     MOTO.install()
@@ -229,35 +228,60 @@ def run_here(
     os.environ.update(ENV)
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
         os.environ.pop(name, None)
-    stores = []
-    for label, tickers in (
-        ("few", symbols(10, seed=10)),
-        ("many", symbols(distinct, seed=14)),
-    ):
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if now - hour < timedelta(minutes=2):  # room for the items in the current hour, past only
+        time.sleep((hour + timedelta(minutes=2) - now).total_seconds())
+        now = datetime.now(UTC)
+    stores: dict[str, tuple[Any, dict[str, Any], list[str]]] = {}
+    with mock_aws():
+        for label, tickers in (("few", symbols(10, seed=10)), ("many", symbols(distinct, seed=14))):
+            print(
+                f"scale: loading {items_per_store:,} items naming {len(tickers):,} tickers",
+                flush=True,
+            )
+            live = ingest if label == "many" else 0
+            services, result = load_store(label, tickers, items_per_store, live, (hour, now))
+            stores[label] = (services, result, tickers[:5])
+            print(
+                f"scale: {len(tickers):,} tickers loaded in {result['load_seconds']} s "
+                f"({result['counter_rows']:,} counter rows)",
+                flush=True,
+            )
+        # The tables live in this process (moto), not in a DynamoDB across the wire: keep their
+        # millions of objects out of the garbage collector's passes, or those land in the
+        # app's time at random.
+        gc.collect()
+        gc.freeze()
+        calls = {}
+        for label, (services, result, watch) in stores.items():
+            views = {
+                "global": lambda s=services: s.metrics.compute(24),
+                "watch_list": lambda s=services, w=watch: s.metrics.compute(24, w),
+            }
+            for view, call in views.items():
+                result[view] = against_moto(call, timing[0])
+                calls[(label, view)] = call
+            result.update(sizes(services, watch, now))
+        print(f"scale: {timing[1]} computes per store and view against moto's answers", flush=True)
+        for (label, view), own in app_times(calls, timing[1]).items():
+            stores[label][1][view]["app"] = own
+        gc.unfreeze()
+    few, many = stores["few"][1], stores["many"][1]
+    for done in (few, many):
         print(
-            f"scale: {items_per_store:,} items naming {len(tickers):,} distinct tickers: "
-            f"loading, then per view {timing[0]} computes against moto and {timing[1]} "
-            "against its recorded answers",
+            f"scale: {done['distinct_tickers']:,} tickers: global p50 {done['global']['p50']} ms "
+            f"(app {done['global']['app']['p50']}), watch list p50 {done['watch_list']['p50']} ms "
+            f"(app {done['watch_list']['app']['p50']}); event {done['event_bytes']['global']} "
+            "bytes",
             flush=True,
         )
-        live = ingest if label == "many" else 0
-        done = measure(label, tickers, items_per_store, timing, live)
-        stores.append(done)
-        print(
-            f"scale: {len(tickers):,} tickers loaded in {done['load_seconds']} s "
-            f"({done['counter_rows']:,} counter rows); global p50 {done['global']['p50']} ms "
-            f"(app {done['global']['app']['p50']}), watch list p50 {done['watch_list']['p50']} "
-            f"ms (app {done['watch_list']['app']['p50']}); event {done['event_bytes']['global']} "
-            f"bytes",
-            flush=True,
-        )
-    few, many = stores
     ratios = {
         view: round(many[view]["app"]["p50"] / few[view]["app"]["p50"], 2)
         for view in ("global", "watch_list")
     }
     return {
-        "stores": stores,
+        "stores": [few, many],
         "ratio_target": RATIO_TARGET,
         "app_p50_ratio": ratios,
         "ratio_met": {view: ratio <= RATIO_TARGET for view, ratio in ratios.items()},
@@ -265,7 +289,7 @@ def run_here(
         "rest_bound": REST_BOUND,
         "bytes_met": all(
             s["event_bytes"]["global"] < EVENT_BOUND and s["rest_bytes_168h"] < REST_BOUND
-            for s in stores
+            for s in (few, many)
         ),
     }
 
