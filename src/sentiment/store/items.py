@@ -23,7 +23,7 @@ from sentiment.store.counters import (
     counter_updates_of,
 )
 from sentiment.store.errors import cancellation_reasons
-from sentiment.store.index import BucketRead, IndexLayout, IndexReader
+from sentiment.store.index import IndexLayout, IndexReader
 from sentiment.store.tables import BUCKET, COUNTERS, EXPIRES_AT, ITEM_ID, POSITION
 
 # Writers' clocks may run a little ahead of ours: look that far into the next hour bucket.
@@ -54,7 +54,7 @@ class ItemStore:
     ) -> None:
         self._client = resource.meta.client
         self._table = resource.Table(items_table)
-        self._counters_resource = resource.Table(counters_table)
+        self._counter_rows = resource.Table(counters_table)
         self._items_table = items_table
         self._counters_table = counters_table
         self._counters = CounterStore(resource, counters_table)
@@ -123,7 +123,7 @@ class ItemStore:
                     for name, value in update.increments.items():
                         row[name] += value
                     row.update({EXPIRES_AT: update.expires, **update.fixed})
-        with self._counters_resource.batch_writer() as batch:
+        with self._counter_rows.batch_writer() as batch:
             for counter_id, row in rows.items():
                 batch.put_item(Item={COUNTERS.hash_key: counter_id, **row})
         return count
@@ -183,9 +183,7 @@ class ItemStore:
         shards = self.layout.shards
         for bucket in self._buckets_with_matches(buckets, ticker, sentiment):
             upper = before.sort_key if before and bucket == before.bucket else None
-            read: BucketRead = self._index.backward(
-                bucket, upper, limit - len(found), budget, filters
-            )
+            read = self._index.backward(bucket, upper, limit - len(found), budget, filters)
             found.extend(read.items)
             budget -= read.scanned
             if len(found) >= limit:
