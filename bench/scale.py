@@ -4,20 +4,20 @@ one hour, then what metrics cost and weigh, next to the same with 10 tickers.
 Run by ``python -m bench`` in a subprocess of its own (``python -m bench.scale --output F``), so
 moto's patching stays out of the other groups.
 
-1. Two fresh stores, each loaded with the same number of items within the current UTC hour,
-   10 tickers an item: one drawing them from 10 tickers, one naming 100,000 distinct
-   10-character tickers once each. Loaded with ``ItemStore.load`` (batch writes of the items and
-   of counter rows summed in memory, the very rows ingest writes): the producer's path, one
-   transaction of 23 actions per item, costs ~50 ms an item inside moto (its update-expression
-   parser), ~8 minutes for 10,000 items. tests/unit/test_scale.py proves that path at 10,000
-   tickers; here, after the load, a few items naming 10 new tickers each go through
-   ``ItemStore.ingest`` into the 100,000-ticker hour, and every one must be stored.
+1. Two stores in tables of their own, each loaded with the same number of items within the
+   current UTC hour, 10 tickers an item: one drawing them from 10 tickers, one naming 100,000
+   distinct 10-character tickers once each. Loaded with ``ItemStore.load`` (batch writes of the
+   items and of counter rows summed in memory, the very rows ingest writes): the producer's
+   path, one transaction of 23 actions per item, costs 40-50 ms an item inside moto (its
+   update-expression parser), ~7 minutes for 10,000 items. tests/unit/test_scale.py proves that
+   path at 10,000 tickers; here, after the load, a few items naming 10 new tickers each go
+   through ``ItemStore.ingest`` into the 100,000-ticker hour, and every one must be stored.
 2. ``MetricsService.compute`` as the apps wire it (``build_services``: settled hours cached per
    process) for the global view and a 5-ticker watch list, timed in process, first a few times
    against moto (reported with and without the time inside moto's request handling,
    ``bench.rest``'s ``MotoClock``), then many times against moto's answers recorded and played
-   back (:class:`Replay`): the app's own time, what it spends with a real DynamoDB across the
-   wire. The first call of each view is a warm-up.
+   back (:class:`Replay`), the four kinds of call taking turns: the app's own time, what it
+   spends with a real DynamoDB across the wire. The first call of each view is a warm-up.
 3. The size in bytes of a ``metrics`` SSE event as sent (``sse.events.encode``) and of the REST
    answer for the longest window, at 10 and at 100,000 tickers.
 """
