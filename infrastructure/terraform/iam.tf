@@ -18,8 +18,8 @@
 # bulk loader is not deployed). Logs go to each function's own log group only.
 
 locals {
-  signing_secret_arns       = [aws_ssm_parameter.auth_secret.arn, aws_ssm_parameter.auth_secret_previous.arn]
-  dashboard_secret_arns     = concat(local.signing_secret_arns, [aws_ssm_parameter.ingest_api_key.arn])
+  signing_secret_arns   = [aws_ssm_parameter.auth_secret.arn, aws_ssm_parameter.auth_secret_previous.arn]
+  dashboard_secret_arns = concat(local.signing_secret_arns, [aws_ssm_parameter.ingest_api_key.arn])
   items_by_bucket_index_arns = [
     "${aws_dynamodb_table.items.arn}/index/by_bucket",
     "${aws_dynamodb_table.items.arn}/index/by_bucket_r1",

@@ -46,7 +46,7 @@ pytestmark = [pytest.mark.terraform, pytest.mark.timeout(600)]
 TOOLS_VENV = Path(os.environ.get("TOOLS_VENV", ROOT / ".venv-tools"))
 SETTINGS_FIELDS = {
     "ENVIRONMENT", "ITEMS_TABLE", "COUNTERS_TABLE", "CONFIGURATIONS_TABLE", "ITEM_TTL_DAYS",
-    "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS",
+    "INDEX_WRITE_SHARDS", "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS",
     "AUTH_SECRET_PARAM", "AUTH_SECRET_PREVIOUS_PARAM", "INGEST_API_KEY_PARAM",
     "SESSION_TTL_SECONDS", "STREAM_TICKET_TTL_SECONDS", "SSE_URL", "CORS_ALLOWED_ORIGINS",
     "SSE_HEARTBEAT_INTERVAL", "SSE_METRICS_INTERVAL", "SSE_POLL_INTERVAL", "SSE_MAX_CONNECTIONS",
@@ -221,6 +221,7 @@ def test_apply_creates_the_functions(applied_terraform: AppliedTerraform) -> Non
         assert env["INGEST_API_KEY_PARAM"] == f"/{ENVIRONMENT}/sentiment/ingest-api-key"
         assert env["CORS_ALLOWED_ORIGINS"] == ""
         assert env["SSE_MAX_STREAM_SECONDS"] == "840"
+        assert env["INDEX_WRITE_SHARDS"] == "4"
         timeouts = ("DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS")
         assert [env[name] for name in timeouts] == ["2", "5", "4"]
 
