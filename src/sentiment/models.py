@@ -211,9 +211,9 @@ class Metrics(BaseModel):
     by_ticker: dict[str, int] = Field(
         description="Mentions per ticker, most first (ties by symbol). With a ticker filter: "
         "exactly the filter's tickers, zeros included. Without: at most the "
-        f"{TOP_TICKERS} most mentioned tickers of the window, ranked from each hour's most "
-        "mentioned ones (at least 64 an hour, up to 512 where fewer cannot prove the ranking); "
-        "`ranking_exact` says whether the ranking is proven",
+        f"{TOP_TICKERS} most mentioned tickers of the window, ranked from the most mentioned "
+        "of each hour and rank shard (8 of each of 8 shards an hour, read further, up to 64, "
+        "where fewer cannot prove the ranking); `ranking_exact` says whether it is proven",
         max_length=TOP_TICKERS,
     )
     others: int = Field(
