@@ -18,7 +18,7 @@ from typing import Any
 from bench import coldstart, delivery, fanout, pageload, report, soak
 from bench.common import RESULTS, ROOT, machine, say
 
-GROUPS = ("delivery", "fanout", "rest", "refusal", "coldstart", "page", "soak")
+GROUPS = ("delivery", "fanout", "rest", "refusal", "scale", "coldstart", "page", "soak")
 
 
 def _ints(text: str) -> list[int]:
@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench",
         description="Benchmarks of the sentiment dashboard: delivery latency, SSE fan-out (and "
         "a naive poller-per-stream baseline), REST latency through the Lambda handler, the "
-        "time to refuse an oversized list, cold start of the packaged zips, page weight in "
+        "time to refuse an oversized list, metrics at 100,000 tickers an hour (scale), cold "
+        "start of the packaged zips, page weight in "
         "Chromium, and a soak (200 streams, reconnects, storage stalls). Each group starts its "
         "own fresh local stack.",
         epilog="make bench = python -m bench --quick (a few minutes); make bench-full = "
@@ -153,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             elif group == "refusal":
                 iterations = 500 if args.full else 50
                 results[group] = in_own_process("refusal", "--iterations", str(iterations))
+            elif group == "scale":
+                timing = ("10", "2000") if args.full else ("3", "500")
+                results[group] = in_own_process(
+                    "scale", "--moto-calls", timing[0], "--iterations", timing[1]
+                )
             elif group == "page":
                 results[group] = pageload.run(args.full)
             elif group == "soak":

@@ -119,7 +119,7 @@ def summarize_collapsed(path: Path, top: int = 15) -> dict[str, Any]:
 def avoid_hour_boundary(seconds: float) -> None:
     """Sleep past the turn of the UTC hour if a window of ``seconds`` would touch its last
     minute: there the poller reads two hour buckets (the index partition is the UTC hour and
-    writers may be a minute ahead), i.e. two Query calls per poll, which would look like
+    writers may be a minute ahead), i.e. twice the Query calls per poll, which would look like
     growth that has nothing to do with the number of streams."""
     now = time.time()
     into_hour = now % 3600

@@ -176,6 +176,63 @@ def refusal_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def scale_rows(result: dict[str, Any]) -> list[Row]:
+    few, many = result["stores"]
+    n, m = few["distinct_tickers"], many["distinct_tickers"]
+    rows: list[Row] = [
+        (
+            f"scale: {many['items']:,} items naming {m:,} distinct tickers in one hour, "
+            "bulk load (ItemStore.load)",
+            "-",
+            f"{many['load_seconds']:g} s, {many['counter_rows']:,} counter rows",
+            "-",
+        )
+    ]
+    ingest = many.get("ingest")
+    if ingest:
+        rows.append(
+            (
+                "scale: then ItemStore.ingest, items naming 10 new tickers each, into that hour",
+                "every one stored",
+                f"{ingest['stored']} of {ingest['items']} stored, p50 {ingest['p50']:,.0f} ms "
+                "a transaction (moto)",
+                _met(ingest["stored"] == ingest["items"]),
+            )
+        )
+    for view, label in (("global", "global view"), ("watch_list", "5-ticker watch list")):
+        a, b = few[view], many[view]
+        rows.append(
+            (
+                f"scale: metrics, {label}, app's own time p50 (p99), {n} vs {m:,} tickers",
+                f"within {result.get('ratio_target', 1.2):g}x",
+                f"{a['app']['p50']:.2f} ({a['app']['p99']:.2f}) vs {b['app']['p50']:.2f} "
+                f"({b['app']['p99']:.2f}) ms = {result['app_p50_ratio'][view]}x; with moto: "
+                f"{a['p50']:,.0f} vs {b['p50']:,.0f} ms",
+                _met(result["ratio_met"][view]),
+            )
+        )
+    rows.append(
+        (
+            f"scale: metrics event bytes (global / watch list), {n} vs {m:,} tickers",
+            f"< {result['event_bound']:,} B",
+            f"{few['event_bytes']['global']:,} / {few['event_bytes']['watch_list']:,} vs "
+            f"{many['event_bytes']['global']:,} / {many['event_bytes']['watch_list']:,} B; "
+            f"REST 168 h {few['rest_bytes_168h']:,} vs {many['rest_bytes_168h']:,} B "
+            f"(< {result['rest_bound']:,})",
+            _met(result["bytes_met"]),
+        )
+    )
+    rows.append(
+        (
+            f"scale: global view at {m:,} tickers: by_ticker, others, ranking_exact",
+            "-",
+            f"{many['by_ticker']} named, {many['others']:,} others, {many['ranking_exact']}",
+            "-",
+        )
+    )
+    return rows
+
+
 def coldstart_rows(result: dict[str, Any]) -> list[Row]:
     if "skipped" in result:
         return [("cold start", "-", f"skipped: {result['skipped']}", "-")]
@@ -276,6 +333,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         ("fanout", fanout_rows),
         ("rest", rest_rows),
         ("refusal", refusal_rows),
+        ("scale", scale_rows),
         ("coldstart", coldstart_rows),
         ("page", page_rows),
         ("soak", soak_rows),

@@ -24,9 +24,18 @@ resource "aws_dynamodb_table" "items" {
     type = "S"
   }
 
-  # "Items after position P": partition = UTC hour of ingested_at, sort = ingested_at#item_id.
+  # "Items after position P": partition = UTC hour of ingested_at and the item's index shard
+  # (src/sentiment/store/index.py), sort = ingested_at#item_id. by_bucket_r1 is an identical
+  # copy: each reader queries one of the two, so each key takes half the streams' polls.
   global_secondary_index {
     name            = "by_bucket"
+    hash_key        = "bucket"
+    range_key       = "position"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "by_bucket_r1"
     hash_key        = "bucket"
     range_key       = "position"
     projection_type = "ALL"
@@ -57,6 +66,25 @@ resource "aws_dynamodb_table" "counters" {
   attribute {
     name = "counter_id"
     type = "S"
+  }
+
+  attribute {
+    name = "rank_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "total"
+    type = "N"
+  }
+
+  # Sparse: only per-ticker hour rows carry rank_key. "The most mentioned tickers of an hour":
+  # partition = hour and rank shard, sort = the ticker's mentions in that hour.
+  global_secondary_index {
+    name            = "by_rank"
+    hash_key        = "rank_key"
+    range_key       = "total"
+    projection_type = "ALL"
   }
 
   ttl {

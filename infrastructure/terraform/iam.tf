@@ -1,13 +1,15 @@
 # One role per function, each allowed exactly the calls its code makes (src/sentiment/store):
 #
 #   dashboard  items:          PutItem (the ingest transaction's conditional Put), GetItem (/health)
-#              items/by_bucket: Query (listings)
+#              items/by_bucket, items/by_bucket_r1: Query (listings; a process reads one copy)
 #              counters:       UpdateItem (the ingest transaction's Updates), BatchGetItem (metrics)
+#              counters/by_rank: Query (the most mentioned tickers, metrics)
 #              configurations: Query, GetItem, PutItem, UpdateItem, DeleteItem (create/delete are
 #                              transactions with the per-user count row)
 #              SSM:            the signing secrets (current, previous) and the ingest key
-#   sse        items/by_bucket: Query (the poller and Last-Event-ID replay)
+#   sse        items/by_bucket, items/by_bucket_r1: Query (the poller and Last-Event-ID replay)
 #              counters:       BatchGetItem (metrics events)
+#              counters/by_rank: Query (metrics events)
 #              configurations: GetItem (config streams check the owner)
 #              SSM:            the signing secrets only (tokens and tickets); never the ingest key
 #
@@ -16,9 +18,13 @@
 # bulk loader is not deployed). Logs go to each function's own log group only.
 
 locals {
-  signing_secret_arns       = [aws_ssm_parameter.auth_secret.arn, aws_ssm_parameter.auth_secret_previous.arn]
-  dashboard_secret_arns     = concat(local.signing_secret_arns, [aws_ssm_parameter.ingest_api_key.arn])
-  items_by_bucket_index_arn = "${aws_dynamodb_table.items.arn}/index/by_bucket"
+  signing_secret_arns   = [aws_ssm_parameter.auth_secret.arn, aws_ssm_parameter.auth_secret_previous.arn]
+  dashboard_secret_arns = concat(local.signing_secret_arns, [aws_ssm_parameter.ingest_api_key.arn])
+  items_by_bucket_index_arns = [
+    "${aws_dynamodb_table.items.arn}/index/by_bucket",
+    "${aws_dynamodb_table.items.arn}/index/by_bucket_r1",
+  ]
+  counters_by_rank_index_arn = "${aws_dynamodb_table.counters.arn}/index/by_rank"
   kms_key_for_ssm = coalesce(
     var.ssm_kms_key_arn,
     "arn:${data.aws_partition.current.partition}:kms:${var.aws_region}:${data.aws_caller_identity.current.account_id}:key/*",
@@ -62,13 +68,19 @@ data "aws_iam_policy_document" "dashboard" {
   statement {
     sid       = "ItemsByBucketIndex"
     actions   = ["dynamodb:Query"]
-    resources = [local.items_by_bucket_index_arn]
+    resources = local.items_by_bucket_index_arns
   }
 
   statement {
     sid       = "Counters"
     actions   = ["dynamodb:UpdateItem", "dynamodb:BatchGetItem"]
     resources = [aws_dynamodb_table.counters.arn]
+  }
+
+  statement {
+    sid       = "CountersByRankIndex"
+    actions   = ["dynamodb:Query"]
+    resources = [local.counters_by_rank_index_arn]
   }
 
   statement {
@@ -142,13 +154,19 @@ data "aws_iam_policy_document" "sse" {
   statement {
     sid       = "ItemsByBucketIndex"
     actions   = ["dynamodb:Query"]
-    resources = [local.items_by_bucket_index_arn]
+    resources = local.items_by_bucket_index_arns
   }
 
   statement {
     sid       = "CountersRead"
     actions   = ["dynamodb:BatchGetItem"]
     resources = [aws_dynamodb_table.counters.arn]
+  }
+
+  statement {
+    sid       = "CountersByRankIndex"
+    actions   = ["dynamodb:Query"]
+    resources = [local.counters_by_rank_index_arn]
   }
 
   statement {

@@ -25,6 +25,7 @@ locals {
     COUNTERS_TABLE             = aws_dynamodb_table.counters.name
     CONFIGURATIONS_TABLE       = aws_dynamodb_table.configurations.name
     ITEM_TTL_DAYS              = tostring(var.item_ttl_days)
+    INDEX_WRITE_SHARDS         = tostring(var.index_write_shards)
     DYNAMODB_CONNECT_TIMEOUT   = tostring(var.dynamodb_connect_timeout_seconds)
     DYNAMODB_READ_TIMEOUT      = tostring(var.dynamodb_read_timeout_seconds)
     DYNAMODB_MAX_ATTEMPTS      = tostring(var.dynamodb_max_attempts)

@@ -302,6 +302,17 @@ variable "item_ttl_days" {
   }
 }
 
+variable "index_write_shards" {
+  description = "Keys of the by_bucket index each hour's new items are spread over, 1-4 (INDEX_WRITE_SHARDS); readers always merge all 4. Set 1 for the first apply over a deployment from before the sharded index (docs/deploy.md)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = contains([1, 2, 3, 4], var.index_write_shards)
+    error_message = "index_write_shards must be 1, 2, 3 or 4."
+  }
+}
+
 variable "dynamodb_connect_timeout_seconds" {
   description = "Seconds the DynamoDB client waits to connect, per attempt (DYNAMODB_CONNECT_TIMEOUT)."
   type        = number

@@ -35,6 +35,8 @@ MAX_TICKERS_PER_CONFIGURATION = 5
 CONFIG_ID_PATTERN = r"^[0-9a-f]{32}$"  # a uuid4's hex, as ConfigurationStore.create makes them
 MAX_TICKERS_PER_ITEM = 10
 MAX_FILTER_TICKERS = 10
+# Tickers the global metrics list by name; the rest are summed in ``others``.
+TOP_TICKERS = 50
 SCORE_DECIMALS = 6
 STORED_PRECISION = (
     f"Stored rounded to {SCORE_DECIMALS} decimal places (a magnitude under "
@@ -217,7 +219,25 @@ class Metrics(BaseModel):
     neutral: int
     negative: int
     average_score: float
-    by_ticker: dict[str, int]
+    by_ticker: dict[str, int] = Field(
+        description="Mentions per ticker, most first (ties by symbol). With a ticker filter: "
+        "exactly the filter's tickers, zeros included. Without: at most the "
+        f"{TOP_TICKERS} most mentioned tickers of the window, ranked from the most mentioned "
+        "of each hour and rank shard (8 of each of 8 shards an hour, read further, up to 64, "
+        "where fewer cannot prove the ranking); `ranking_exact` says whether it is proven",
+        max_length=TOP_TICKERS,
+    )
+    others: int = Field(
+        description="Mentions not counted in `by_ticker`: every other ticker's (0 with a ticker "
+        "filter). `by_ticker` and `others` add up to all mentions of the window"
+    )
+    ranking_exact: bool = Field(
+        description="True when every `by_ticker` count is exact and no ticker left out has "
+        "more mentions than the last one listed (a tie at the last place may be broken either "
+        "way). False when some hour had more tickers than were read for it and the ranking "
+        "cannot be proven from what was: counts are then at least those given. Always true "
+        "with a ticker filter"
+    )
     last_hour: int = Field(description="Rolling hour, in five-minute steps")
     hourly: list[HourlyCount]
     generated_at: datetime

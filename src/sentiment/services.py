@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,8 @@ from sentiment.metrics import MetricsService
 from sentiment.secrets import SecretSource, refresh_all
 from sentiment.settings import Settings
 from sentiment.store import ConfigurationStore, CounterStore, ItemStore, create_dynamodb_resource
+from sentiment.store.index import IndexLayout
+from sentiment.store.tables import BY_BUCKET_REPLICAS
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,15 @@ def build_services(settings: Settings, dynamodb: Any | None = None) -> Services:
             settings.ITEMS_TABLE,
             settings.COUNTERS_TABLE,
             ttl=timedelta(days=settings.ITEM_TTL_DAYS),
+            layout=IndexLayout(
+                write_shards=settings.INDEX_WRITE_SHARDS,
+                # Each process reads one copy of the index: the copies share the polls.
+                index_name=random.choice(BY_BUCKET_REPLICAS),  # noqa: S311 (spreading load)
+            ),
         ),
         configurations=ConfigurationStore(dynamodb, settings.CONFIGURATIONS_TABLE),
-        metrics=MetricsService(CounterStore(dynamodb, settings.COUNTERS_TABLE)),
+        # Settled hours are read once per process, so a warm process reads only the newest.
+        metrics=MetricsService(CounterStore(dynamodb, settings.COUNTERS_TABLE, cache_settled=True)),
         tokens=TokenService(
             auth_secret,
             session_ttl=timedelta(seconds=settings.SESSION_TTL_SECONDS),

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     COUNTERS_TABLE: str = "local-sentiment-counters"
     CONFIGURATIONS_TABLE: str = "local-sentiment-configurations"
     ITEM_TTL_DAYS: int = Field(30, ge=1, le=365)
+    # How many of each hour's by_bucket index keys new items are spread over (readers always
+    # merge all 4). 1 puts every item under the bare hour, as before the index was sharded:
+    # the first step of the upgrade in docs/deploy.md ("Upgrading to the sharded index").
+    INDEX_WRITE_SHARDS: int = Field(4, ge=1, le=4)
 
     # The storage client gives up within its whole retry budget (attempts x (connect + read)
     # plus backoff), well inside a Lambda invocation, instead of hanging until its timeout.

@@ -53,11 +53,13 @@ def full_dashboard(stack: BrowserStack) -> dict[str, Any]:
 
 
 def fill_feed(api: httpx.Client, count: int = FEED_LIMIT) -> list[dict[str, Any]]:
-    """Post ``count`` varied items (the snapshot seeds 20; the rest arrive live)."""
-    items = [
-        news_item([WATCH_LISTS[n % 5][1][n % 2]], SENTIMENTS[n % 3], confidence=0.5 + (n % 5) / 10)
-        for n in range(count)
-    ]
+    """Post ``count`` varied items (the snapshot seeds 20; the rest arrive live), naming every
+    watched ticker: more than the ticker list names, so it ends with its "Others" row."""
+    items = []
+    for n in range(count):
+        tickers = WATCH_LISTS[n % 5][1]
+        ticker = tickers[(n // 5) % len(tickers)]
+        items.append(news_item([ticker], SENTIMENTS[n % 3], confidence=0.5 + (n % 5) / 10))
     for start in range(0, len(items), 25):
         post_items(api, *items[start : start + 25])
     return items
@@ -72,6 +74,7 @@ def open_full(
     expect(page.get_by_test_id("config-row")).to_have_count(len(WATCH_LISTS))
     items = fill_feed(api)
     expect(page.locator(f'[data-item-id="{items[-1]["item_id"]}"]')).to_be_visible()
+    expect(page.get_by_test_id("ticker-others")).to_be_visible()
     expect(page.get_by_test_id("feed-item")).to_have_count(FEED_LIMIT)
     expect(page.get_by_test_id("chart-bar")).to_have_count(24)
     total = api.get("/api/v2/metrics").json()["total"]

@@ -16,7 +16,9 @@ from tests.browser.support import (
     cards_match_api,
     news_item,
     post_items,
+    shown_count,
     ticker_symbol,
+    wait_until,
 )
 
 pytestmark = browser_marks()
@@ -102,6 +104,37 @@ def test_posted_item_appears_and_metrics_match_the_api(open_page: Any, api: http
     assert session.log.console_errors == []
 
 
+def test_the_ticker_list_names_the_top_ten_and_sums_the_rest(
+    open_page: Any, api: httpx.Client
+) -> None:
+    """Everything: the ten most mentioned tickers, then "Others" with every other mention
+    (the API's ``others`` plus the named tickers past the tenth). A watch list: no such row."""
+    fresh = [ticker_symbol("O") for _ in range(12)]
+    post_items(api, news_item(fresh[:10]), news_item(fresh[10:]), news_item(fresh[:3]))
+    session = open_page()
+    page = session.page
+    expect(page.get_by_test_id("connection-status")).to_have_text("Connected", timeout=10_000)
+
+    def shown() -> tuple[list[str], str] | None:
+        rows = page.get_by_test_id("ticker-row")
+        named = rows.evaluate_all("els => els.map((e) => e.dataset.ticker)")
+        others = page.get_by_test_id("ticker-others-count")
+        return (named, others.inner_text()) if others.count() else None
+
+    def expected() -> tuple[list[str], str]:
+        metrics = api.get("/api/v2/metrics").json()
+        ranked = list(metrics["by_ticker"].items())
+        rest = metrics["others"] + sum(count for _, count in ranked[10:])
+        return [ticker for ticker, _ in ranked[:10]], shown_count(rest)
+
+    assert len(api.get("/api/v2/metrics").json()["by_ticker"]) > 10
+    wait_until(lambda: shown() == expected(), 10, lambda: f"{shown()} != {expected()}", page)
+    others = page.get_by_test_id("ticker-others")
+    expect(others).to_contain_text("Others")
+    expect(others.locator(".ticker-row__bar")).to_have_attribute("aria-hidden", "true")
+    assert session.log.console_errors == []
+
+
 def test_configuration_view_shows_only_its_tickers(open_page: Any, api: httpx.Client) -> None:
     session = open_page()
     page = session.page
@@ -164,6 +197,7 @@ def test_configuration_view_shows_only_its_tickers(open_page: Any, api: httpx.Cl
     expect(page.get_by_test_id("metric-total")).to_have_text("4")
     rows = page.get_by_test_id("ticker-row").evaluate_all("els => els.map((e) => e.dataset.ticker)")
     assert sorted(rows) == sorted([first, second])
+    expect(page.get_by_test_id("ticker-others")).to_have_count(0)
 
     # Back to everything: the unrelated items are there.
     page.get_by_test_id("view-global").click()

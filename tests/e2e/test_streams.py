@@ -52,10 +52,13 @@ async def test_global_stream_greets_at_once(
         "negative",
         "average_score",
         "by_ticker",
+        "others",
+        "ranking_exact",
         "last_hour",
         "generated_at",
     }
     assert expected <= set(metrics.data)
+    assert len(metrics.data["by_ticker"]) <= 50, "the global view lists the top 50 at most"
     assert metrics.data["total"] == (
         metrics.data["positive"] + metrics.data["neutral"] + metrics.data["negative"]
     )

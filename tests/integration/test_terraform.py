@@ -46,7 +46,8 @@ pytestmark = [pytest.mark.terraform, pytest.mark.timeout(600)]
 TOOLS_VENV = Path(os.environ.get("TOOLS_VENV", ROOT / ".venv-tools"))
 SETTINGS_FIELDS = {
     "ENVIRONMENT", "ITEMS_TABLE", "COUNTERS_TABLE", "CONFIGURATIONS_TABLE", "ITEM_TTL_DAYS",
-    "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS",
+    "INDEX_WRITE_SHARDS", "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT",
+    "DYNAMODB_MAX_ATTEMPTS",
     "AUTH_SECRET_PARAM", "AUTH_SECRET_PREVIOUS_PARAM", "INGEST_API_KEY_PARAM",
     "SESSION_TTL_SECONDS", "STREAM_TICKET_TTL_SECONDS", "SSE_URL", "CORS_ALLOWED_ORIGINS",
     "SSE_HEARTBEAT_INTERVAL", "SSE_METRICS_INTERVAL", "SSE_POLL_INTERVAL", "SSE_MAX_CONNECTIONS",
@@ -221,6 +222,7 @@ def test_apply_creates_the_functions(applied_terraform: AppliedTerraform) -> Non
         assert env["INGEST_API_KEY_PARAM"] == f"/{ENVIRONMENT}/sentiment/ingest-api-key"
         assert env["CORS_ALLOWED_ORIGINS"] == ""
         assert env["SSE_MAX_STREAM_SECONDS"] == "840"
+        assert env["INDEX_WRITE_SHARDS"] == "4"
         timeouts = ("DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS")
         assert [env[name] for name in timeouts] == ["2", "5", "4"]
 
@@ -426,7 +428,8 @@ def test_apply_creates_least_privilege_roles(applied_terraform: AppliedTerraform
             "TableArn"]
         for t in ("items", "counters", "configurations")
     }  # fmt: skip
-    index = f"{tables['items']}/index/by_bucket"
+    indexes = [f"{tables['items']}/index/{name}" for name in ("by_bucket", "by_bucket_r1")]
+    by_rank = f"{tables['counters']}/index/by_rank"
     for role in (f"{ENVIRONMENT}-sentiment-dashboard-role", f"{ENVIRONMENT}-sentiment-sse-role"):
         trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         trust = json.loads(trust) if isinstance(trust, str) else trust
@@ -436,15 +439,19 @@ def test_apply_creates_least_privilege_roles(applied_terraform: AppliedTerraform
 
     dashboard = role_policy(iam, f"{ENVIRONMENT}-sentiment-dashboard-role")
     assert dashboard[tables["items"]] == {"dynamodb:PutItem", "dynamodb:GetItem"}
-    assert dashboard[index] == {"dynamodb:Query"}
+    for index in indexes:
+        assert dashboard[index] == {"dynamodb:Query"}
     assert dashboard[tables["counters"]] == {"dynamodb:UpdateItem", "dynamodb:BatchGetItem"}
+    assert dashboard[by_rank] == {"dynamodb:Query"}
     assert dashboard[tables["configurations"]] == {
         "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }  # fmt: skip
     sse = role_policy(iam, f"{ENVIRONMENT}-sentiment-sse-role")
-    assert sse[index] == {"dynamodb:Query"}
+    for index in indexes:
+        assert sse[index] == {"dynamodb:Query"}
     assert sse[tables["counters"]] == {"dynamodb:BatchGetItem"}
+    assert sse[by_rank] == {"dynamodb:Query"}
     assert sse[tables["configurations"]] == {"dynamodb:GetItem"}
     assert tables["items"] not in sse
     ssm_resources = {r for r, actions in sse.items() if "ssm:GetParameter" in actions}

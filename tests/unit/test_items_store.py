@@ -73,7 +73,8 @@ def test_ingest_writes_the_item_with_index_and_ttl_attributes(
     assert row["score"] == Decimal("-0.25")
     assert row["confidence"] == Decimal("0.75")
     assert row["ingested_at"] == "2026-11-21T12:59:59.999999Z"
-    assert row["bucket"] == "2026-11-21T12"
+    # The hour, on the index shard of the item id (crc32("row-1") % 4 == 3).
+    assert row["bucket"] == "2026-11-21T12#3"
     assert row["position"] == "2026-11-21T12:59:59.999999Z#row-1"
     assert row["expires_at"] == int((clock.now + timedelta(days=30)).timestamp())
 
@@ -524,7 +525,14 @@ def test_services_item_store_uses_the_configured_tables(
     assert services.items.ingest(item_in(item_id="wired"))
     assert [r["item_id"] for r in stored_rows(dynamodb, settings)] == ["wired"]
     counters = dynamodb.Table(settings.COUNTERS_TABLE).scan()["Items"]
-    assert sorted(r["counter_id"][:2] for r in counters) == ["h#", "m#"]
+    # An aggregate shard (crc32("wired") % 4 == 2) and the ticker's row, per hour and slot.
+    assert sorted(r["counter_id"].split("#", 2)[2] for r in counters) == [
+        "s2",
+        "s2",
+        "t#AAPL",
+        "t#AAPL",
+    ]
+    assert sorted(r["counter_id"][:2] for r in counters) == ["h#", "h#", "m#", "m#"]
 
 
 # --- newest(): a bounded read per request, whatever the traffic ----------------------------
@@ -619,3 +627,25 @@ def test_the_api_documents_the_read_budget() -> None:
 
     description = ItemPage.model_fields["next_cursor"].description or ""
     assert f"at most {items_module.LISTING_READ_BUDGET} stored items" in description
+
+
+def test_index_write_shards_1_writes_under_the_bare_hour_as_before(
+    dynamodb: Any, settings: Settings
+) -> None:
+    """INDEX_WRITE_SHARDS=1 (an upgrade's first step): every item under the hour's own key,
+    which processes from before the sharded index read; readers merge all four keys anyway."""
+    from sentiment.services import build_services
+
+    one = build_services(settings.model_copy(update={"INDEX_WRITE_SHARDS": 1}), dynamodb)
+    four = build_services(settings, dynamodb)
+    moment = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)
+    for n in range(8):
+        assert one.items.ingest(item_in(item_id=f"one-{n}"), ingested_at=moment)
+        assert four.items.ingest(item_in(item_id=f"four-{n}"), ingested_at=moment)
+    buckets = {row["item_id"]: row["bucket"] for row in stored_rows(dynamodb, settings)}
+    assert {buckets[f"one-{n}"] for n in range(8)} == {"2026-11-21T12"}
+    assert len({buckets[f"four-{n}"] for n in range(8)}) > 1
+    for services in (one, four):
+        assert services.items.layout.shards == 4
+        found = services.items.after(Position.at(moment - timedelta(seconds=1)))
+        assert sorted(ids(found)) == sorted(buckets)

@@ -564,8 +564,10 @@ def test_a_filtered_listing_reads_a_bounded_number_of_items(
         cursor = body["next_cursor"]
         if cursor is None or len(pages) > 10:
             break
-    # 500 rows a request: two pages of misses (with cursors), the match, then the end.
-    assert pages == [[], [], ["busy-0000"], []]
+    # 500 rows a request, over the hour's 4 index keys: each request gets a little less than
+    # 500 rows further (what a key read past where the next page starts is read again), so
+    # three pages of misses (with cursors), the match, then the end.
+    assert pages == [[], [], [], ["busy-0000"], []]
 
 
 def test_a_cursor_at_an_hour_start_continues_below_that_hour(

@@ -191,7 +191,8 @@ def record_operations(services: Services) -> list[str]:
 
 
 def test_metrics_read_counters_not_items(dashboard: TestClient, services: Services) -> None:
-    """One BatchGetItem per request whether 0 or 30 items are stored (cost ~ window, not data)."""
+    """The same reads whether 0 or 30 items are stored (cost ~ window, not data): the window's
+    aggregate rows, and the rank shards of hours with mentions. Settled hours are read once."""
     operations = record_operations(services)
     dashboard.get("/api/v2/metrics")
     empty = list(operations)
@@ -203,8 +204,15 @@ def test_metrics_read_counters_not_items(dashboard: TestClient, services: Servic
     body = dashboard.get("/api/v2/metrics", params={"hours": 168}).json()
 
     assert body["total"] == 30
-    assert empty == ["BatchGetItem"]
-    assert operations == ["BatchGetItem", "BatchGetItem"]  # 168 hours + 12 slots: 2 x 100 keys
+    assert body["by_ticker"] == {"AAPL": 30}
+    # 24 hours + 12 slots, 4 aggregate rows each: 144 keys. No hour has ticker rows to rank.
+    assert empty == ["BatchGetItem", "BatchGetItem"]
+    # 168 hours + 12 slots less the 22 or 23 hours and 10 slots the first request read settled:
+    # ~148 periods x 4 = ~592 keys; then the 8 rank shards of the hour with the items.
+    assert operations == ["BatchGetItem"] * 6 + ["Query"] * 8
+    operations.clear()
+    dashboard.get("/api/v2/metrics", params={"hours": 168})
+    assert operations == ["BatchGetItem"] + ["Query"] * 8  # the unsettled rows only: 4 periods
 
 
 def test_no_scan_on_any_request_path(dashboard: TestClient, services: Services) -> None:

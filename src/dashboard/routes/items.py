@@ -118,7 +118,5 @@ def ingest(
     if not result.created:
         response.status_code = status.HTTP_200_OK
     observability.emf.add_metric(name="ItemsCreated", unit="Count", value=len(result.created))
-    observability.emf.add_metric(
-        name="ItemsDuplicate", unit="Count", value=len(result.duplicates)
-    )
+    observability.emf.add_metric(name="ItemsDuplicate", unit="Count", value=len(result.duplicates))
     return result

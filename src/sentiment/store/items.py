@@ -1,4 +1,5 @@
-"""Items: idempotent ingest with exactly-once counters, and queries on the time-bucketed index."""
+"""Items: idempotent ingest with exactly-once counters, and queries on the time-bucketed index
+(sharded and merged by :mod:`sentiment.store.index`)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
 from sentiment.models import IngestResult, Item, ItemIn
@@ -25,12 +25,12 @@ from sentiment.positions import (
 from sentiment.store.counters import (
     CounterStore,
     bucket_counter_id,
-    counter_increments,
-    counter_rows,
     counter_updates,
+    counter_updates_of,
 )
 from sentiment.store.errors import cancellation_reasons
-from sentiment.store.tables import BUCKET, BY_BUCKET_INDEX, EXPIRES_AT, ITEM_ID, POSITION
+from sentiment.store.index import IndexLayout, IndexReader
+from sentiment.store.tables import BUCKET, COUNTERS, EXPIRES_AT, ITEM_ID, POSITION
 
 # REST listings look back as far as the longest metrics window.
 LISTING_LOOKBACK = timedelta(hours=168)
@@ -38,15 +38,6 @@ LISTING_LOOKBACK = timedelta(hours=168)
 # without a bound a sparse filter over a busy hour reads the whole hour to fill one page.
 LISTING_READ_BUDGET = 500
 _CONFLICT_RETRIES = 6
-
-
-@dataclass
-class _BucketRead:
-    """What one bucket gave a listing: items, rows read, and where reading stopped early."""
-
-    items: list[Item] = field(default_factory=list)
-    scanned: int = 0
-    stopped_at: Position | None = None
 
 
 def _bucket_start(bucket: str) -> datetime:
@@ -63,14 +54,18 @@ class ItemStore:
         counters_table: str,
         ttl: timedelta,
         clock: Callable[[], datetime] = utc_now,
+        layout: IndexLayout | None = None,
     ) -> None:
         self._client = resource.meta.client
         self._table = resource.Table(items_table)
+        self._counter_rows = resource.Table(counters_table)
         self._items_table = items_table
         self._counters_table = counters_table
         self._counters = CounterStore(resource, counters_table)
         self._ttl = ttl
         self._clock = clock
+        self.layout = layout or IndexLayout()
+        self._index = IndexReader(self._table, self.layout)
 
     # --- writes ------------------------------------------------------------------------
 
@@ -114,24 +109,27 @@ class ItemStore:
     def load(self, items: Iterable[tuple[ItemIn, datetime]]) -> int:
         """Bulk-write items with their ingest times into EMPTY tables (demo data, benchmarks).
 
-        Not idempotent and not transactional: each counter row gets one summed update at the
-        end. Use :meth:`ingest` for anything a producer sends.
+        Not idempotent and not transactional: counter rows are summed in memory and written
+        once each at the end (a put, which is why the tables must be empty). Use
+        :meth:`ingest` for anything a producer sends.
         """
-        totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        expiry: dict[str, int] = {}
+        rows: dict[str, dict[str, Any]] = {}
         now = int(self._clock().timestamp())
         count = 0
         with self._table.batch_writer() as batch:
             for item, ingested_at in items:
                 batch.put_item(Item=self._row(item, ingested_at))
                 count += 1
-                for counter_id, expires in counter_rows(ingested_at):
-                    if expires > now:
-                        for name, value in counter_increments(item).items():
-                            totals[counter_id][name] += value
-                        expiry[counter_id] = expires
-        for counter_id, increments in totals.items():
-            self._counters.add(counter_id, increments, expiry[counter_id])
+                for update in counter_updates_of(item, ingested_at):
+                    if update.expires <= now:
+                        continue
+                    row = rows.setdefault(update.counter_id, defaultdict(Decimal))
+                    for name, value in update.increments.items():
+                        row[name] += value
+                    row.update({EXPIRES_AT: update.expires, **update.fixed})
+        with self._counter_rows.batch_writer() as batch:
+            for counter_id, row in rows.items():
+                batch.put_item(Item={COUNTERS.hash_key: counter_id, **row})
         return count
 
     def _row(self, item: ItemIn, ingested_at: datetime) -> dict[str, Any]:
@@ -141,7 +139,7 @@ class ItemStore:
             "score": Decimal(str(item.score)),
             "confidence": Decimal(str(item.confidence)),
             "ingested_at": format_timestamp(ingested_at),
-            BUCKET: position.bucket,
+            BUCKET: self.layout.key_of(position.bucket, item.item_id),
             POSITION: position.sort_key,
             EXPIRES_AT: int((ingested_at + self._ttl).timestamp()),
         }
@@ -152,11 +150,9 @@ class ItemStore:
         """Items stored after ``position``, oldest first; at most ``limit`` of them."""
         found: list[Item] = []
         for bucket in hour_buckets(position.ingested_at, self._clock() + CLOCK_SKEW):
-            condition: ConditionBase = Key(BUCKET).eq(bucket)
-            if bucket == position.bucket:
-                condition &= Key(POSITION).gt(position.sort_key)
+            after = position.sort_key if bucket == position.bucket else None
             remaining = None if limit is None else limit - len(found)
-            found.extend(self._query(condition, forward=True, limit=remaining))
+            found.extend(self._index.forward(bucket, after, remaining))
             if limit is not None and len(found) >= limit:
                 break
         return found
@@ -188,28 +184,30 @@ class ItemStore:
         buckets = list(reversed(hour_buckets(now - LISTING_LOOKBACK, start)))
         found: list[Item] = []
         budget = LISTING_READ_BUDGET
+        shards = self.layout.shards
         for bucket in self._buckets_with_matches(buckets, ticker, sentiment):
-            condition: ConditionBase = Key(BUCKET).eq(bucket)
-            if before and bucket == before.bucket:
-                condition &= Key(POSITION).lt(before.sort_key)
-            read = self._read_back(condition, limit - len(found), budget, filters)
+            upper = before.sort_key if before and bucket == before.bucket else None
+            read = self._index.backward(bucket, upper, limit - len(found), budget, filters)
             found.extend(read.items)
             budget -= read.scanned
             if len(found) >= limit:
                 last = found[-1]
                 return found, Position(last.ingested_at, last.item_id)
-            if budget <= 0:
+            if read.untouched:  # the next page starts with this whole bucket
+                return found, Position.at(_bucket_start(bucket) + timedelta(hours=1))
+            if read.stopped_at is not None or budget < shards:
+                # A bucket is started only with a row per shard to spend.
                 return found, read.stopped_at or Position.at(_bucket_start(bucket))
         return found, None
 
     def _buckets_with_matches(
         self, buckets: list[str], ticker: str | None, sentiment: str | None
     ) -> Iterator[str]:
-        """The buckets worth querying, newest first: those whose hour counter shows a matching
+        """The buckets worth querying, newest first: those whose hour counters show a matching
         item, except that an unfiltered listing queries the first (the current hour) unasked.
         Counters are read lazily in growing chunks, so a sparse filter costs a few
-        BatchGetItems instead of a Query per empty hour, and a busy feed reads a dozen counter
-        rows at most."""
+        BatchGetItems instead of a Query per empty hour, and a busy feed reads a dozen hours'
+        counter rows at most."""
         if not buckets:
             return
         if not ticker and not sentiment:
@@ -222,64 +220,7 @@ class ItemStore:
             if not chunk:
                 return
             start += size
-            rows = self._counters.read([bucket_counter_id(b) for b in chunk])
+            counts = self._counters.periods([bucket_counter_id(b) for b in chunk], tickers)
             for bucket in chunk:
-                if rows[bucket_counter_id(bucket)].count(sentiment, tickers=tickers) > 0:
+                if counts[bucket_counter_id(bucket)].count(sentiment) > 0:
                     yield bucket
-
-    def _read_back(
-        self, condition: ConditionBase, want: int, budget: int, filters: ConditionBase | None
-    ) -> _BucketRead:
-        """Up to ``want`` items of one bucket, newest first, reading at most ``budget`` rows.
-
-        DynamoDB applies ``Limit`` before the filter, so ``Limit`` is what bounds the read."""
-        request: dict[str, Any] = {
-            "IndexName": BY_BUCKET_INDEX,
-            "KeyConditionExpression": condition,
-            "ScanIndexForward": False,
-        }
-        if filters is not None:
-            request["FilterExpression"] = filters
-        read = _BucketRead()
-        while True:
-            rows_left = budget - read.scanned
-            request["Limit"] = rows_left if filters is not None else min(want, rows_left)
-            page = self._table.query(**request)
-            read.scanned += page["ScannedCount"]
-            for row in page["Items"]:
-                read.items.append(Item.model_validate(row))
-                if len(read.items) == want:
-                    return read
-            if "LastEvaluatedKey" not in page:
-                return read
-            if read.scanned >= budget:
-                read.stopped_at = Position.from_sort_key(page["LastEvaluatedKey"][POSITION])
-                return read
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _query(
-        self,
-        condition: ConditionBase,
-        *,
-        forward: bool,
-        limit: int | None,
-    ) -> Iterator[Item]:
-        """Pages through one bucket of the index, yielding at most ``limit`` items."""
-        request: dict[str, Any] = {
-            "IndexName": BY_BUCKET_INDEX,
-            "KeyConditionExpression": condition,
-            "ScanIndexForward": forward,
-        }
-        yielded = 0
-        while limit is None or yielded < limit:
-            if limit is not None:
-                request["Limit"] = limit - yielded
-            page = self._table.query(**request)
-            for row in page["Items"]:
-                if limit is not None and yielded >= limit:
-                    return
-                yielded += 1
-                yield Item.model_validate(row)
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -40,20 +40,33 @@ BUCKET = "bucket"
 POSITION = "position"
 EXPIRES_AT = "expires_at"
 BY_BUCKET_INDEX = "by_bucket"
+# Copies of by_bucket (same keys): each reader queries one, so each copy's keys take only its
+# share of the streams' polls (docs/architecture.md, "Counters and hot keys").
+BY_BUCKET_REPLICAS = (BY_BUCKET_INDEX, "by_bucket_r1")
+# Counter attributes the ranking index is keyed on.
+RANK_KEY = "rank_key"
+RANK_TOTAL = "total"
+BY_RANK_INDEX = "by_rank"
 
 ITEMS = TableSpec(
     settings_field="ITEMS_TABLE",
     hash_key=ITEM_ID,
     attributes={ITEM_ID: "S", BUCKET: "S", POSITION: "S"},
-    # "Items after position P": partition = UTC hour of ingested_at, sort = ingested_at#item_id.
-    indexes=(IndexSpec(BY_BUCKET_INDEX, hash_key=BUCKET, range_key=POSITION),),
+    # "Items after position P": partition = UTC hour of ingested_at and the item's index shard
+    # (sentiment.store.index), sort = ingested_at#item_id.
+    indexes=tuple(
+        IndexSpec(name, hash_key=BUCKET, range_key=POSITION) for name in BY_BUCKET_REPLICAS
+    ),
     ttl_attribute=EXPIRES_AT,
 )
 
 COUNTERS = TableSpec(
     settings_field="COUNTERS_TABLE",
     hash_key="counter_id",
-    attributes={"counter_id": "S"},
+    attributes={"counter_id": "S", RANK_KEY: "S", RANK_TOTAL: "N"},
+    # Sparse: only per-ticker hour rows carry rank_key. "The most mentioned tickers of an
+    # hour": partition = hour and rank shard, sort = the ticker's mentions in that hour.
+    indexes=(IndexSpec(BY_RANK_INDEX, hash_key=RANK_KEY, range_key=RANK_TOTAL),),
     ttl_attribute=EXPIRES_AT,
 )
 

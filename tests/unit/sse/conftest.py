@@ -98,6 +98,8 @@ def dashboard_metrics(tickers: list[str] | None = None, total: int = 7) -> Dashb
         negative=1,
         average_score=0.25,
         by_ticker={"AAPL": 5, "MSFT": 2},
+        others=0,
+        ranking_exact=True,
         last_hour=3,
         hourly=[],
         generated_at=datetime(2026, 11, 21, 12, 30, tzinfo=UTC),

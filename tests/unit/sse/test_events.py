@@ -47,8 +47,8 @@ ITEM_JSON = (
 )
 METRICS_JSON = (
     b'{"window_hours":24,"tickers":null,"total":7,"positive":4,"neutral":2,"negative":1,'
-    b'"average_score":0.25,"by_ticker":{"AAPL":5,"MSFT":2},"last_hour":3,"hourly":[],'
-    b'"generated_at":"2026-11-21T12:30:00Z"}'
+    b'"average_score":0.25,"by_ticker":{"AAPL":5,"MSFT":2},"others":0,"ranking_exact":true,'
+    b'"last_hour":3,"hourly":[],"generated_at":"2026-11-21T12:30:00Z"}'
 )
 RESYNC = events.Resync(reason="malformed", detail="reload the REST snapshot")
 RESYNC_JSON = b'{"reason":"malformed","detail":"reload the REST snapshot"}'
@@ -117,6 +117,8 @@ def test_metrics_keys_are_the_contract() -> None:
         "negative",
         "average_score",
         "by_ticker",
+        "others",
+        "ranking_exact",
         "last_hour",
         "generated_at",
     }

@@ -53,14 +53,17 @@ export class MetricsView {
     const score = Math.max(-1, Math.min(1, metrics.average_score || 0));
     this.find("score-gauge").style.setProperty("--score", String(score));
     this.find("distribution").replaceChildren(renderDonut(metrics));
-    this.renderTickers(metrics.by_ticker || {}, metrics.tickers);
+    this.renderTickers(metrics.by_ticker || {}, metrics.tickers, metrics.others || 0);
     return true;
   }
 
-  renderTickers(byTicker, watched) {
-    const rows = Object.entries(byTicker)
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, watched ? undefined : MAX_TICKER_ROWS);
+  /** The most mentioned tickers (a watch list: all of its own), then one row summing the
+   * mentions of every other ticker: the API names the top 50 and sums the rest in ``others``. */
+  renderTickers(byTicker, watched, others) {
+    const ranked = Object.entries(byTicker)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const rows = ranked.slice(0, watched ? undefined : MAX_TICKER_ROWS);
+    const rest = others + ranked.slice(rows.length).reduce((sum, [, count]) => sum + count, 0);
     const max = Math.max(1, ...rows.map(([, count]) => count));
     this.find("tickers").replaceChildren(
       ...rows.map(([ticker, count]) => {
@@ -74,9 +77,19 @@ export class MetricsView {
             formatCount(count)),
         );
       }),
+      ...(rest > 0 && !watched ? [othersRow(rest)] : []),
     );
     this.find("tickers-empty").hidden = rows.length > 0;
   }
+}
+
+function othersRow(count) {
+  return h("li", { class: "ticker-row ticker-row--others", "data-testid": "ticker-others" },
+    h("span", { class: "ticker-row__symbol" }, "Others"),
+    h("span", { class: "ticker-row__bar", "aria-hidden": "true" }),
+    h("span", { class: "ticker-row__count", "data-testid": "ticker-others-count" },
+      formatCount(count)),
+  );
 }
 
 function setValue(element, raw, text) {
