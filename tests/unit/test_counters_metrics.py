@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections import Counter as Tally
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,7 +16,7 @@ from sentiment.settings import Settings
 from sentiment.store import CounterStore, ItemStore
 from sentiment.store.counters import (
     RANK_SHARDS,
-    Counter,
+    CounterRow,
     RankList,
     hour_counter_id,
     shard_of,
@@ -76,7 +76,7 @@ def brute_force(
     window = [(item, at) for item, at in stored if first_hour <= at <= now]
     total = sum(weight(item) for item, _ in window)
     score_sum = sum((Decimal(str(item.score)) * weight(item) for item, _ in window), Decimal(0))
-    by_ticker: Tally[str] = Tally(
+    by_ticker: Counter[str] = Counter(
         t for item, _ in window for t in item.tickers if tickers is None or t in tickers
     )
     # Everything: the most mentioned (ties by symbol), the rest summed. A filter: its tickers.
@@ -314,7 +314,7 @@ def test_counter_store_reads_missing_ids_as_empty_and_batches_over_100(
 
 def test_counter_arithmetic() -> None:
     """count() over sentiments; t: attributes of rows from before ticker rows, per ticker."""
-    row = Counter(
+    row = CounterRow(
         {
             "total": Decimal(3),
             "positive": Decimal(2),
@@ -497,7 +497,7 @@ def test_metrics_flag_a_ranking_read_too_shallow(
     )
     assert shallow.ranking_exact is False
     for ticker, count in shallow.by_ticker.items():
-        assert 0 < count <= Tally(t for i, _ in stored for t in i.tickers)[ticker]
+        assert 0 < count <= Counter(t for i, _ in stored for t in i.tickers)[ticker]
     assert sum(shallow.by_ticker.values()) + shallow.others == mentions
     assert sum(deep.by_ticker.values()) + deep.others == mentions
 

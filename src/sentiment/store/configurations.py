@@ -22,6 +22,7 @@ from sentiment.models import (
 )
 from sentiment.positions import format_timestamp, utc_now
 from sentiment.store.errors import cancellation_reasons
+from sentiment.store.expressions import name_aliases, value_placeholders
 
 COUNT_ROW = "#count"
 
@@ -93,8 +94,8 @@ class ConfigurationStore:
     def update(self, user_id: str, config_id: str, patch: ConfigurationPatch) -> Configuration:
         changes: dict[str, Any] = patch.model_dump(exclude_none=True)
         changes["updated_at"] = format_timestamp(self._clock())
-        names = {f"#f{i}": name for i, name in enumerate(changes)}
-        values = {f":v{i}": value for i, value in enumerate(changes.values())}
+        names = name_aliases(changes, "f")
+        values = value_placeholders(changes.values(), "v")
         assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
         if config_id == COUNT_ROW:
             raise ConfigurationNotFoundError(config_id)

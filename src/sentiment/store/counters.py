@@ -32,6 +32,7 @@ from typing import Any
 
 from sentiment.models import SENTIMENTS, ItemIn
 from sentiment.positions import hour_bucket, utc_now
+from sentiment.store.expressions import name_aliases, value_placeholders
 from sentiment.store.tables import BY_RANK_INDEX, COUNTERS, EXPIRES_AT, RANK_KEY, RANK_TOTAL
 
 SLOT_MINUTES = 5
@@ -126,15 +127,14 @@ class CounterUpdate:
 
     def request(self) -> dict[str, Any]:
         """``UpdateItem`` arguments (resource-client style)."""
-        names = {f"#a{i}": name for i, name in enumerate(self.increments)}
-        values: dict[str, Any] = {f":v{i}": v for i, v in enumerate(self.increments.values())}
+        names = name_aliases(self.increments, "a") | name_aliases(self.fixed, "f")
+        values = value_placeholders(self.increments.values(), "v")
+        values |= value_placeholders(self.fixed.values(), "f")
         adds = ", ".join(f"#a{i} :v{i}" for i in range(len(self.increments)))
         sets = ["#exp = if_not_exists(#exp, :exp)"]
+        sets += [f"#f{i} = :f{i}" for i in range(len(self.fixed))]
         names["#exp"] = EXPIRES_AT
         values[":exp"] = self.expires
-        for i, (name, value) in enumerate(self.fixed.items()):
-            names[f"#f{i}"], values[f":f{i}"] = name, value
-            sets.append(f"#f{i} = :f{i}")
         return {
             "Key": {COUNTERS.hash_key: self.counter_id},
             "UpdateExpression": f"ADD {adds} SET {', '.join(sets)}",
@@ -180,7 +180,7 @@ def counter_updates(table_name: str, item: ItemIn, ingested_at: datetime) -> lis
 
 
 @dataclass(frozen=True)
-class Counter:
+class CounterRow:
     """One counter row, read back; absent attributes count as zero."""
 
     values: Mapping[str, Decimal]
@@ -202,13 +202,13 @@ class Counter:
                 found[ticker] = found.get(ticker, 0) + int(value)
         return found
 
-    def legacy(self, ticker: str) -> Counter:
+    def legacy(self, ticker: str) -> CounterRow:
         """One ticker's ``t:`` attributes as a ticker row of its own."""
         values = {f: self.get(legacy_attribute(ticker, f)) for f in (*SENTIMENTS, "score_sum")}
-        return Counter(values)
+        return CounterRow(values)
 
 
-EMPTY = Counter({})
+EMPTY = CounterRow({})
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ class Counts:
         return self.total if sentiment is None else int(getattr(self, sentiment))
 
 
-def _sum_rows(rows: Iterable[Counter], mentions: int, by_ticker: Mapping[str, int]) -> Counts:
+def _sum_rows(rows: Iterable[CounterRow], mentions: int, by_ticker: Mapping[str, int]) -> Counts:
     rows = list(rows)
     return Counts(
         **{s: sum(row.count(s) for row in rows) for s in SENTIMENTS},
@@ -308,10 +308,10 @@ class CounterStore:
 
     def read(
         self, counter_ids: list[str], attributes: list[str] | None = None
-    ) -> dict[str, Counter]:
+    ) -> dict[str, CounterRow]:
         """Counters by id (only ``attributes``, when given); ids never written are :data:`EMPTY`."""
         projection = ",".join(attributes) if attributes else ""
-        found: dict[str, Counter] = dict.fromkeys(counter_ids, EMPTY)
+        found: dict[str, CounterRow] = dict.fromkeys(counter_ids, EMPTY)
         wanted = []
         for counter_id in dict.fromkeys(counter_ids):
             cached = self._cache.get((counter_id, projection)) if self._cache else None
@@ -329,22 +329,22 @@ class CounterStore:
                         self._cache.keep((counter_id, projection), found[counter_id])
         return found
 
-    def _batch_get(self, ids: list[str], attributes: list[str] | None) -> dict[str, Counter]:
+    def _batch_get(self, ids: list[str], attributes: list[str] | None) -> dict[str, CounterRow]:
         keys = [{COUNTERS.hash_key: counter_id} for counter_id in ids]
         entry: dict[str, Any] = {"Keys": keys}
         if attributes:
-            names = {f"#p{i}": name for i, name in enumerate([COUNTERS.hash_key, *attributes])}
+            names = name_aliases([COUNTERS.hash_key, *attributes], "p")
             entry["ProjectionExpression"] = ", ".join(names)
             entry["ExpressionAttributeNames"] = names
         request: dict[str, Any] = {self.table_name: entry}
-        rows: dict[str, Counter] = {}
+        rows: dict[str, CounterRow] = {}
         while request:
             response = self._resource.batch_get_item(RequestItems=request)
             for row in response["Responses"].get(self.table_name, []):
                 counter_id = row.pop(COUNTERS.hash_key)
                 for name in (EXPIRES_AT, RANK_KEY):
                     row.pop(name, None)
-                rows[counter_id] = Counter(row)
+                rows[counter_id] = CounterRow(row)
             request = response.get("UnprocessedKeys") or {}
         return rows
 
