@@ -221,11 +221,9 @@ def sizes(services: Any, watch: list[str], now: datetime) -> dict[str, Any]:
     }
 
 
-def run_here(
-    items_per_store: int, distinct: int, timing: tuple[int, int], ingest: int
-) -> dict[str, Any]:
-    from moto import mock_aws
-
+def in_process_moto() -> tuple[datetime, datetime]:
+    """moto in this process, atomic as the local stack; returns (hour, now) with at least two
+    minutes of the hour gone, so the items of the current hour all lie in the past."""
     from devstack.transactions import make_atomic
 
     MOTO.install()
@@ -236,44 +234,60 @@ def run_here(
         os.environ.pop(name, None)
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    if now - hour < timedelta(minutes=2):  # room for the items in the current hour, past only
+    if now - hour < timedelta(minutes=2):
         time.sleep((hour + timedelta(minutes=2) - now).total_seconds())
         now = datetime.now(UTC)
-    stores: dict[str, tuple[Any, dict[str, Any], list[str]]] = {}
-    with mock_aws():
-        for label, tickers in (("few", symbols(10, seed=10)), ("many", symbols(distinct, seed=14))):
-            print(
-                f"scale: loading {items_per_store:,} items naming {len(tickers):,} tickers",
-                flush=True,
-            )
-            live = ingest if label == "many" else 0
-            services, result = load_store(label, tickers, items_per_store, live, (hour, now))
-            stores[label] = (services, result, tickers[:5])
-            print(
-                f"scale: {len(tickers):,} tickers loaded in {result['load_seconds']} s "
-                f"({result['counter_rows']:,} counter rows)",
-                flush=True,
-            )
-        # The tables live in this process (moto), not in a DynamoDB across the wire: keep their
-        # millions of objects out of the garbage collector's passes, or those land in the
-        # app's time at random.
-        gc.collect()
-        gc.freeze()
-        calls: dict[tuple[str, str], Call] = {}
-        for label, (services, result, watch) in stores.items():
-            views: dict[str, Call] = {
-                "global": partial(services.metrics.compute, 24),
-                "watch_list": partial(services.metrics.compute, 24, watch),
-            }
-            for view, call in views.items():
-                result[view] = against_moto(call, timing[0])
-                calls[(label, view)] = call
-            result.update(sizes(services, watch, now))
-        print(f"scale: {timing[1]} computes per store and view against moto's answers", flush=True)
-        for (label, view), own in app_times(calls, timing[1]).items():
-            stores[label][1][view]["app"] = own
-        gc.unfreeze()
-    few, many = stores["few"][1], stores["many"][1]
+    return hour, now
+
+
+Stores = dict[str, tuple[Any, dict[str, Any], list[str]]]
+
+
+def load_both(
+    items_per_store: int, distinct: int, ingest: int, window: tuple[datetime, datetime]
+) -> Stores:
+    """A store naming 10 tickers and one naming ``distinct``; the second also times ingest."""
+    stores: Stores = {}
+    for label, tickers in (("few", symbols(10, seed=10)), ("many", symbols(distinct, seed=14))):
+        print(
+            f"scale: loading {items_per_store:,} items naming {len(tickers):,} tickers", flush=True
+        )
+        live = ingest if label == "many" else 0
+        services, result = load_store(label, tickers, items_per_store, live, window)
+        stores[label] = (services, result, tickers[:5])
+        print(
+            f"scale: {len(tickers):,} tickers loaded in {result['load_seconds']} s "
+            f"({result['counter_rows']:,} counter rows)",
+            flush=True,
+        )
+    return stores
+
+
+def time_views(stores: Stores, timing: tuple[int, int], now: datetime) -> None:
+    """Each store's global and watch-list computes, against moto and against replayed answers,
+    and the sizes of what they produce, into each store's result."""
+    # The tables live in this process (moto), not in a DynamoDB across the wire: keep their
+    # millions of objects out of the garbage collector's passes, or those land in the app's
+    # time at random.
+    gc.collect()
+    gc.freeze()
+    calls: dict[tuple[str, str], Call] = {}
+    for label, (services, result, watch) in stores.items():
+        views: dict[str, Call] = {
+            "global": partial(services.metrics.compute, 24),
+            "watch_list": partial(services.metrics.compute, 24, watch),
+        }
+        for view, call in views.items():
+            result[view] = against_moto(call, timing[0])
+            calls[(label, view)] = call
+        result.update(sizes(services, watch, now))
+    print(f"scale: {timing[1]} computes per store and view against moto's answers", flush=True)
+    for (label, view), own in app_times(calls, timing[1]).items():
+        stores[label][1][view]["app"] = own
+    gc.unfreeze()
+
+
+def verdict(few: dict[str, Any], many: dict[str, Any]) -> dict[str, Any]:
     for done in (few, many):
         print(
             f"scale: {done['distinct_tickers']:,} tickers: global p50 {done['global']['p50']} ms "
@@ -298,6 +312,18 @@ def run_here(
             for s in (few, many)
         ),
     }
+
+
+def run_here(
+    items_per_store: int, distinct: int, timing: tuple[int, int], ingest: int
+) -> dict[str, Any]:
+    from moto import mock_aws
+
+    hour, now = in_process_moto()
+    with mock_aws():
+        stores = load_both(items_per_store, distinct, ingest, (hour, now))
+        time_views(stores, timing, now)
+    return verdict(stores["few"][1], stores["many"][1])
 
 
 def main(argv: list[str] | None = None) -> None:

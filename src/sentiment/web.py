@@ -19,7 +19,7 @@ from sentiment.observability import Observability
 from sentiment.request_context import CORRELATION_HEADER, RequestContext
 from sentiment.secrets import SecretNotConfiguredError
 from sentiment.services import Services
-from sentiment.store.errors import classify
+from sentiment.store.errors import StorageFailure, classify
 from sentiment.validation_errors import public_errors
 
 STORAGE_UNAVAILABLE = "storage is unavailable; retry shortly"
@@ -87,6 +87,26 @@ def user_from_bearer(services: Services, credentials: HTTPAuthorizationCredentia
         raise invalid_token(error) from error
 
 
+def storage_failure_response(failure: StorageFailure) -> JSONResponse:
+    """503 with Retry-After when retrying can help; otherwise 422 for a request storage can never
+    hold, 500 for the rest."""
+    if failure.transient:
+        return JSONResponse(
+            {"detail": STORAGE_UNAVAILABLE},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    message = (
+        f"storage rejected the request ({failure.code}: {failure.message}); retrying will not help"
+    )
+    if failure.code in REJECTED_AS_INVALID:
+        # The request as sent can never be stored: the caller's to change, so a 422 shaped
+        # like every other 422 (the OpenAPI document has one error body per status).
+        rejected = {"type": "storage_rejected", "loc": ["body"], "msg": message}
+        return JSONResponse({"detail": [rejected]}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return JSONResponse({"detail": message}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
 def install_common(app: FastAPI, services: Services, observability: Observability) -> None:
     """State, the request's log fields, optional CORS (local stack only), security headers and
     the storage-failure mapping."""
@@ -110,22 +130,9 @@ def install_common(app: FastAPI, services: Services, observability: Observabilit
         log = {"path": request.url.path, "kind": failure.kind, "code": failure.code}
         if failure.transient:
             observability.logger.warning("storage unavailable", extra=log)
-            return JSONResponse(
-                {"detail": STORAGE_UNAVAILABLE},
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-        observability.logger.exception("storage rejected the request", extra=log)
-        message = (
-            f"storage rejected the request ({failure.code}: {failure.message}); "
-            "retrying will not help"
-        )
-        if failure.code in REJECTED_AS_INVALID:
-            # The request as sent can never be stored: the caller's to change, so a 422 shaped
-            # like every other 422 (the OpenAPI document has one error body per status).
-            rejected = {"type": "storage_rejected", "loc": ["body"], "msg": message}
-            return JSONResponse({"detail": [rejected]}, status.HTTP_422_UNPROCESSABLE_CONTENT)
-        return JSONResponse({"detail": message}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+        else:
+            observability.logger.exception("storage rejected the request", extra=log)
+        return storage_failure_response(failure)
 
     async def misconfigured(request: Request, error: Exception) -> JSONResponse:
         observability.logger.error(str(error))

@@ -141,19 +141,7 @@ class IndexReader:
         item is taken only when every shard has shown what it holds above it; when the budget
         runs out first, ``stopped_at`` is the highest point a shard stopped at: everything above
         it has been examined, so the next page starts there and skips nothing."""
-        shards = []
-        for key in self.layout.keys(bucket):
-            condition: ConditionBase = Key(BUCKET).eq(key)
-            if before is not None:
-                condition &= Key(POSITION).lt(before)
-            request: dict[str, Any] = {
-                "IndexName": self.layout.index_name,
-                "KeyConditionExpression": condition,
-                "ScanIndexForward": False,
-            }
-            if filters is not None:
-                request["FilterExpression"] = filters
-            shards.append(_Backward(request))
+        shards = self._backward_shards(bucket, before, filters)
         read = BucketRead()
         while len(read.items) < want:
             empty = [s for s in shards if not s.buffer and not s.done]
@@ -185,3 +173,21 @@ class IndexReader:
                 limit = min(share, -(-(want - len(read.items)) // len(shards)) + 1)
             read.scanned += laggard.fetch(self._table, limit)
         return read
+
+    def _backward_shards(
+        self, bucket: str, before: str | None, filters: ConditionBase | None
+    ) -> list[_Backward]:
+        shards = []
+        for key in self.layout.keys(bucket):
+            condition: ConditionBase = Key(BUCKET).eq(key)
+            if before is not None:
+                condition &= Key(POSITION).lt(before)
+            request: dict[str, Any] = {
+                "IndexName": self.layout.index_name,
+                "KeyConditionExpression": condition,
+                "ScanIndexForward": False,
+            }
+            if filters is not None:
+                request["FilterExpression"] = filters
+            shards.append(_Backward(request))
+        return shards
