@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 COVERAGE_MIN ?= 85
+TEST_WORKERS ?= 2
 LAMBDA_PYTHON_VERSION ?= 3.12
 LAMBDA_ARCH ?= x86_64
 # axe-core for the browser tests' accessibility checks, from the npm registry (tools/axe).
@@ -40,7 +41,9 @@ run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both
 
 test: lint typecheck tools $(AXE) ## Lint, type-check and run every test layer with a coverage report
 	@rm -f .coverage .coverage.*
-	$(PYTEST) tests/unit tests/integration --cov --cov-report=
+	@# One worker per core (TEST_WORKERS); whole files per worker, so a module's fixtures (one
+	@# fault run, one terraform apply) run once.
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile tests/unit tests/integration --cov --cov-report=
 	@# Its own process: sync Playwright keeps an event loop running in the main thread.
 	$(PYTEST) tests/browser --cov --cov-append --cov-report=
 	@# Schemathesis for about a minute with a fixed seed (make fuzz: longer, random seed).
