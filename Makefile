@@ -41,8 +41,7 @@ run: $(STAMP) ## Start the whole product locally (moto DynamoDB, demo data, both
 
 test: lint typecheck tools $(AXE) ## Lint, type-check and run every test layer with a coverage report
 	@rm -f .coverage .coverage.*
-	@# One worker per core (TEST_WORKERS); whole files per worker, so a module's fixtures (one
-	@# fault run, one terraform apply) run once.
+	@# TEST_WORKERS processes, each taking whole files: a module's fixtures run once.
 	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile tests/unit tests/integration --cov --cov-report=
 	@# Its own process: sync Playwright keeps an event loop running in the main thread.
 	$(PYTEST) tests/browser --cov --cov-append --cov-report=
