@@ -75,6 +75,21 @@ class Outcome:
         other faults' items)."""
         return [e for e in self.readers[stream].of("new_item") if self.ticker in e.data["tickers"]]
 
+    def longest_heartbeat_gap(self) -> float:
+        beats = [[e.received for e in r.of("heartbeat")] for r in self.readers.values()]
+        return max((b - a for one in beats for a, b in itertools.pairwise(one)), default=0.0)
+
+    def lost(self, stream: str) -> int:
+        return len(set(self.stored) - set(self.arrivals(stream)))
+
+    def summary(self) -> str:
+        """The figures of this fault, printed for a run with -s."""
+        lost = ", ".join(f"{n} {self.lost(n)}" for n in self.readers)
+        return (
+            f"{self.fault}: longest heartbeat gap {self.longest_heartbeat_gap():.2f} s; "
+            f"items lost of {len(self.stored)} stored: {lost}"
+        )
+
     def arrivals(self, stream: str) -> dict[str, float]:
         return {e.data["item_id"]: e.received for e in self.delivered(stream)}
 
@@ -206,7 +221,10 @@ def outcomes(stack: RunningStack) -> dict[str, Outcome]:
     async def all_faults() -> list[Outcome]:
         return await asyncio.gather(*(_run(stack, n, f) for n, f in FAULTS.items()))
 
-    return {outcome.fault: outcome for outcome in asyncio.run(all_faults())}
+    done = {outcome.fault: outcome for outcome in asyncio.run(all_faults())}
+    for outcome in done.values():
+        print(outcome.summary())
+    return done
 
 
 @pytest.fixture(params=list(FAULTS))
