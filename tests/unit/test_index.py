@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from sentiment.models import SENTIMENTS, Item, ItemIn
+from sentiment.models import SENTIMENTS, ItemIn
 from sentiment.positions import Position
 from sentiment.settings import Settings
 from sentiment.store import ItemStore
@@ -25,6 +25,7 @@ from sentiment.store.index import IndexLayout
 from sentiment.store.tables import BY_BUCKET_REPLICAS, create_tables
 from tests.unit.conftest import Clock
 from tests.utils.factories import item_in
+from tests.utils.listing import ids, walk
 
 NOW = datetime(2026, 11, 21, 15, 20, 0, tzinfo=UTC)
 TICKERS = ["AAPL", "MSFT", "RARE"]
@@ -97,10 +98,6 @@ def expected_order(predicate: Any = lambda item: True) -> list[str]:
     return [item_id for _, item_id, item in sorted(items) if predicate(item)]
 
 
-def ids(items: list[Item]) -> list[str]:
-    return [item.item_id for item in items]
-
-
 def test_the_layouts_really_differ(stores: dict[str, ItemStore], dynamodb: Any) -> None:
     """The single-key store uses one key per hour; the sharded one four; the mixed one both."""
     keys = {}
@@ -138,17 +135,6 @@ def sorted_items() -> list[tuple[ItemIn, datetime]]:
     return sorted(stored_items(), key=lambda pair: (pair[1], pair[0].item_id))
 
 
-def walk(store: ItemStore, limit: int, **filters: Any) -> tuple[list[list[str]], int]:
-    pages: list[list[str]] = []
-    before: Position | None = None
-    while True:
-        items, before = store.newest(limit, before=before, **filters)
-        pages.append(ids(items))
-        if before is None:
-            return pages, len(pages)
-        assert len(pages) < 200, "pagination does not terminate"
-
-
 FILTERS: list[dict[str, str]] = [
     {},
     {"ticker": "RARE"},
@@ -179,7 +165,7 @@ def test_listing_pages_are_the_same_from_every_layout(
     expected = list(reversed(expected_order(matches)))
     assert expected
     for limit in (1, 9, 100):
-        layouts = {name: walk(store, limit, **filters)[0] for name, store in stores.items()}
+        layouts = {name: walk(store, limit, **filters) for name, store in stores.items()}
         for name, pages in layouts.items():
             assert [i for page in pages for i in page] == expected, (name, limit)
             assert all(len(page) <= limit for page in pages)

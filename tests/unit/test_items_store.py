@@ -15,7 +15,7 @@ from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 
 from sentiment.metrics import MetricsService
-from sentiment.models import Item, ItemIn
+from sentiment.models import ItemIn
 from sentiment.positions import Position
 from sentiment.services import Services
 from sentiment.settings import Settings
@@ -23,6 +23,7 @@ from sentiment.store import CounterStore, ItemStore
 from sentiment.store import items as items_module
 from tests.unit.conftest import Clock
 from tests.utils.factories import item_in, serialize_moto_transactions
+from tests.utils.listing import ids, walk
 
 T = datetime(2026, 11, 21, 13, 0, tzinfo=UTC)  # an hour boundary
 US = timedelta(microseconds=1)
@@ -49,10 +50,6 @@ def stored_rows(dynamodb: Any, settings: Settings) -> list[dict[str, Any]]:
 def ingest_at(store: ItemStore, moments: dict[str, datetime], **fields: Any) -> None:
     for item_id, moment in moments.items():
         assert store.ingest(item_in(item_id=item_id, **fields), ingested_at=moment)
-
-
-def ids(items: list[Item]) -> list[str]:
-    return [item.item_id for item in items]
 
 
 # --- ingest ------------------------------------------------------------------------------
@@ -320,18 +317,6 @@ def short_lookback(monkeypatch: pytest.MonkeyPatch) -> None:
     Pagination does not depend on the lookback; the real one is tested on its own below.
     """
     monkeypatch.setattr(items_module, "LISTING_LOOKBACK", timedelta(hours=12))
-
-
-def walk(store: ItemStore, limit: int, **filters: Any) -> list[list[str]]:
-    """Every page of ``newest`` from the top, following each returned position."""
-    pages: list[list[str]] = []
-    before: Position | None = None
-    while True:
-        items, before = store.newest(limit, before=before, **filters)
-        pages.append(ids(items))
-        if before is None:
-            return pages
-        assert len(pages) < 100, "pagination does not terminate"
 
 
 @pytest.fixture
